@@ -1,0 +1,147 @@
+"""Command line: `python -m selectivity_lib {train,sweep,bench} ...`.
+
+Every sub-command validates its input before it writes anything; a bad value ends with one sentence on
+stderr and exit status 2, never a traceback or a damaged run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+from .config import ACTIVATIONS, AMP_MODES, DATASETS, MODELS, PROFILES, RunConfig, make_config
+from .errors import SelectivityError
+
+
+def run_dir(root: str | Path, config: RunConfig) -> Path:
+    """The folder of one run inside a sweep: <root>/<model>[-leaky<b>]/alpha=<a>/seed=<s>."""
+    arch = config.model if config.activation == "relu" else f"{config.model}-leaky{config.slope:g}"
+    return Path(root) / arch / f"alpha={config.alpha:g}" / f"seed={config.seed}"
+
+
+def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
+    p.add_argument("--profile", default="cpu", help=f"compute profile: {', '.join(PROFILES)} (default cpu)")
+    if single:
+        p.add_argument("--model", default="resnet20", help=f"one of {', '.join(MODELS)}")
+        p.add_argument("--activation", default="relu", help=f"one of {', '.join(ACTIVATIONS)}")
+        p.add_argument("--slope", type=float, default=None, help="negative slope b of the leaky ReLU")
+        p.add_argument("--alpha", type=float, default=0.0, help="regularizer scale (<0 penalizes selectivity)")
+        p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, help="override the profile's epochs (milestones scale with them)")
+    p.add_argument("--milestones", type=int, nargs="+", help="epochs at which the lr is multiplied by 0.1")
+    p.add_argument("--lr", type=float, help="initial learning rate (default: 0.1 ResNet20, 0.01 VGG16)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--train-subset", type=int, help="train on this many images of the split (0: all)")
+    p.add_argument("--val-size", type=int)
+    p.add_argument("--split-seed", type=int)
+    p.add_argument("--layers", help="comma-separated unit layers in the regularizer (default: all)")
+    p.add_argument("--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)}")
+    p.add_argument("--data-dir", help="CIFAR-10 folder (else $SELECTIVITY_DATA, else the default cache)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--amp", default="auto", help=f"mixed precision: {', '.join(AMP_MODES)}")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
+def _common_fields(a: argparse.Namespace) -> dict:
+    return dict(
+        epochs=a.epochs, milestones=a.milestones, lr=a.lr, batch_size=a.batch_size, train_subset=a.train_subset,
+        val_size=a.val_size, split_seed=a.split_seed, layers=a.layers, dataset=a.dataset, data_dir=a.data_dir,
+        device=a.device, amp=a.amp, channels_last=a.channels_last, compile=a.compile,
+    )
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .train import train_run
+
+    cfg = make_config(
+        a.profile, model=a.model, activation=a.activation, slope=a.slope, alpha=a.alpha, seed=a.seed,
+        **_common_fields(a),
+    )
+    out = Path(a.out) if a.out else run_dir(Path("runs") / a.profile, cfg)
+    start = time.perf_counter()
+    m = train_run(cfg, out, progress=a.progress)
+    print(
+        f"{out}: test accuracy {m['test_acc']:.4f}, mean SI (eq. 3) {m['mu_si']:.4f}, "
+        f"all-unit mean SI {m['si_unit_mean']:.4f}, best epoch {m['best_epoch']}, "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    return 0
+
+
+def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
+    seeds = a.seeds if a.seeds is not None else list(range(PROFILES[a.profile].seeds if a.profile in PROFILES else 1))
+    grid = itertools.product(a.models, a.activations, a.slopes or [None], a.alphas, seeds)
+    configs = []
+    for model, activation, slope, alpha, seed in grid:
+        if activation == "relu" and slope:
+            continue  # slopes belong to the leaky ReLU rows of the grid
+        configs.append(make_config(
+            a.profile, model=model, activation=activation, slope=slope, alpha=alpha, seed=seed, **_common_fields(a)
+        ))
+    return configs
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from .train import load_data, train_run
+
+    configs = sweep_configs(a)  # validates the whole grid before anything runs
+    root = Path(a.out) if a.out else Path("runs") / a.profile
+    done, ran, failed, data = [], [], [], None
+    for i, cfg in enumerate(configs, 1):
+        out = run_dir(root, cfg)
+        if (out / "metrics.json").is_file():
+            done.append(out)
+            continue
+        print(f"[{i}/{len(configs)}] {out}", flush=True)
+        try:
+            data = data or load_data(cfg)
+            train_run(cfg, out, data=data, progress=a.progress)
+            ran.append(out)
+        except SelectivityError as e:
+            failed.append((out, str(e)))
+            print(f"failed: {e}", file=sys.stderr)
+        except FloatingPointError as e:
+            failed.append((out, str(e)))
+            print(f"failed: {e}", file=sys.stderr)
+    print(f"sweep {root}: {len(ran)} ran, {len(done)} already complete, {len(failed)} failed")
+    for out, why in failed:
+        print(f"  failed {out}: {why}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m selectivity_lib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train one run into a run folder (resumes an interrupted one)")
+    _experiment_args(p, single=True)
+    p.add_argument("--out", help="run folder (default runs/<profile>/<model>/alpha=<a>/seed=<s>)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="train a grid of runs in-process, skipping complete ones")
+    _experiment_args(p, single=False)
+    p.add_argument("--models", nargs="+", default=["resnet20"])
+    p.add_argument("--activations", nargs="+", default=["relu"])
+    p.add_argument("--slopes", nargs="+", type=float, help="leaky ReLU slopes (with --activations leaky_relu)")
+    p.add_argument("--alphas", nargs="+", type=float, required=True)
+    p.add_argument("--seeds", nargs="+", type=int, help="default: 0..n-1 with n from the profile")
+    p.add_argument("--out", help="sweep folder (default runs/<profile>)")
+    p.set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SelectivityError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume from the last finished epoch", file=sys.stderr)
+        return 130

@@ -1,0 +1,192 @@
+"""One frozen configuration per run, and the named compute profiles.
+
+`make_config(profile=..., **overrides)` is the single entry point used by the CLI, the notebooks and the
+tests: it fills in the profile's defaults, validates every field once, and returns a `RunConfig` that
+travels whole into the trainer and is written whole into the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+
+MODELS = ("resnet20", "vgg16")
+ACTIVATIONS = ("relu", "leaky_relu")
+DATASETS = ("cifar10", "synthetic")
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+
+# Learning rates of the paper (appendix A.1): 0.1 for ResNet20, 0.01 for VGG16.
+DEFAULT_LR = {"resnet20": 0.1, "vgg16": 0.01}
+# The paper anneals at epochs 100 and 150 of 200; shorter profiles keep the same fractions.
+MILESTONE_FRACTIONS = (0.5, 0.75)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named compute budget: how long each run trains and on how much data."""
+
+    epochs: int
+    train_subset: int | None  # None: the full 45k training split
+    seeds: int  # replicates per alpha that a sweep at this profile runs by default
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    "paper": Profile(200, None, 20, "the paper's recipe: 200 epochs on the 45k split, 20 seeds (GPU work)"),
+    "cpu": Profile(12, 10_000, 3, "12 epochs on a 10k subset of the training split, 3 seeds (2-core CPU)"),
+    "smoke": Profile(2, 1_000, 2, "2 epochs on 1k images: checks that the pipeline runs end to end"),
+}
+
+
+def scaled_milestones(epochs: int) -> tuple[int, ...]:
+    """Learning-rate milestones at the paper's fractions (100/200, 150/200) of `epochs`."""
+    return tuple(sorted({max(1, round(f * epochs)) for f in MILESTONE_FRACTIONS}))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run. Build it with `make_config`, which validates it."""
+
+    model: str = "resnet20"
+    activation: str = "relu"
+    slope: float = 0.0  # negative slope b of the leaky ReLU; 0 for ReLU
+    alpha: float = 0.0  # regularizer scale: < 0 penalizes class selectivity, > 0 promotes it
+    seed: int = 0
+    profile: str = "cpu"
+    epochs: int = 12
+    milestones: tuple[int, ...] = (6, 9)
+    lr: float = 0.1
+    lr_decay: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    train_subset: int | None = 10_000
+    val_size: int = 5_000
+    split_seed: int = 0  # seeds the train/validation split and the training subset, shared by replicates
+    layers: tuple[str, ...] | None = None  # unit layers in the regularizer and analysis; None: all
+    dataset: str = "cifar10"
+    precision_top_n: int = 1000
+    # Machine-local settings: they change speed, not the experiment, and may differ on resume.
+    data_dir: str | None = field(default=None, compare=False)
+    device: str = field(default="auto", compare=False)
+    amp: str = field(default="auto", compare=False)
+    channels_last: bool = field(default=True, compare=False)
+    compile: bool = field(default=False, compare=False)
+
+    def experiment_fields(self) -> dict:
+        """The fields that define the experiment (not machine-local settings), JSON-ready."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.compare}
+
+    def to_dict(self) -> dict:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def make_config(profile: str = "cpu", **overrides) -> RunConfig:
+    """Build and validate a run configuration.
+
+    Fields left out or given as None take their defaults: `epochs` and `train_subset` from the profile
+    (`train_subset=0` asks for the full 45k split), `milestones` scaled to `epochs`, `lr` from the model.
+    """
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown config field(s) {', '.join(unknown)}: valid fields are {', '.join(sorted(known))}")
+    p = PROFILES[profile]
+    values = {k: v for k, v in overrides.items() if v is not None}  # None: take the default
+    model = values.get("model", "resnet20")
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+    epochs = _int(values.get("epochs", p.epochs), "epochs", minimum=1)
+    subset = values.get("train_subset", p.train_subset)
+    values["train_subset"] = None if subset == 0 else subset  # 0 asks for the full training split
+    values.update(profile=profile, epochs=epochs)
+    values.setdefault("milestones", scaled_milestones(epochs))
+    values.setdefault("lr", DEFAULT_LR[model])
+    cfg = RunConfig(**_coerce(values))
+    validate(cfg)
+    return cfg
+
+
+def _coerce(values: dict) -> dict:
+    out = dict(values)
+    if "milestones" in out:
+        out["milestones"] = tuple(int(m) for m in out["milestones"])
+    if out.get("layers") is not None:
+        layers = out["layers"]
+        out["layers"] = tuple(layers.split(",")) if isinstance(layers, str) else tuple(layers)
+    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay"):
+        if name in out:
+            out[name] = _float(out[name], name)
+    return out
+
+
+def _float(value, name: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}: pass a real value such as -1.0")
+    return x
+
+
+def _int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def validate(cfg: RunConfig) -> None:
+    """Raise ConfigError, in one sentence, on the first invalid field."""
+    if cfg.model not in MODELS:
+        raise ConfigError(f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
+    if cfg.activation not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {cfg.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
+    if cfg.profile not in PROFILES:
+        raise ConfigError(f"unknown profile {cfg.profile!r}: choose one of {', '.join(PROFILES)}")
+    if cfg.dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {cfg.dataset!r}: choose one of {', '.join(DATASETS)}")
+    if cfg.amp not in AMP_MODES:
+        raise ConfigError(f"unknown amp mode {cfg.amp!r}: choose one of {', '.join(AMP_MODES)}")
+    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay"):
+        _float(getattr(cfg, name), name)
+    if cfg.activation == "relu" and cfg.slope != 0:
+        raise ConfigError(f"slope={cfg.slope} needs activation='leaky_relu'; plain ReLU has slope 0")
+    if cfg.activation == "leaky_relu" and not 0 < cfg.slope < 1:
+        raise ConfigError(f"leaky ReLU slope must lie in (0, 1), got {cfg.slope}")
+    if cfg.lr <= 0:
+        raise ConfigError(f"lr must be positive, got {cfg.lr}")
+    if not 0 < cfg.lr_decay <= 1:
+        raise ConfigError(f"lr_decay must lie in (0, 1], got {cfg.lr_decay}")
+    if cfg.weight_decay < 0 or not 0 <= cfg.momentum < 1:
+        raise ConfigError("weight_decay must be >= 0 and momentum in [0, 1)")
+    _int(cfg.epochs, "epochs", 1)
+    _int(cfg.seed, "seed", 0)
+    _int(cfg.split_seed, "split_seed", 0)
+    _int(cfg.batch_size, "batch_size", 2)
+    _int(cfg.val_size, "val_size", 1)
+    _int(cfg.precision_top_n, "precision_top_n", 1)
+    if cfg.train_subset is not None:
+        _int(cfg.train_subset, "train_subset", 10)
+    if any(not 0 < m <= cfg.epochs for m in cfg.milestones) or list(cfg.milestones) != sorted(cfg.milestones):
+        raise ConfigError(f"milestones {cfg.milestones} must be increasing epochs within 1..{cfg.epochs}")
+    if cfg.layers is not None:
+        from .models import unit_layer_names
+
+        names = unit_layer_names(cfg.model)
+        bad = [name for name in cfg.layers if name not in names]
+        if bad or not cfg.layers:
+            raise ConfigError(
+                f"unknown unit layer(s) {bad} for {cfg.model}: choose from {', '.join(names)}"
+            )

@@ -1,0 +1,21 @@
+"""Errors raised where input enters the library (config, data, run folders).
+
+Each carries one sentence that says what was wrong and what to do; the CLI prints it and exits non-zero
+instead of showing a traceback.
+"""
+
+
+class SelectivityError(Exception):
+    """Base class: a problem with the user's input, reported without a traceback."""
+
+
+class ConfigError(SelectivityError, ValueError):
+    """An invalid run configuration (bad alpha, unknown model, ...)."""
+
+
+class DataError(SelectivityError):
+    """The dataset is missing, incomplete or corrupt."""
+
+
+class RunFolderError(SelectivityError):
+    """A run folder holds something other than the requested run, or is damaged."""

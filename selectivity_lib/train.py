@@ -1,0 +1,323 @@
+"""The training loop: cross-entropy minus alpha times the selectivity term, written into a run folder.
+
+`train_run(config, out_dir)` is the one entry point (CLI, sweeps, notebooks and tests call it). It
+validates the folder, trains with SGD under the config's schedule, checkpoints every epoch, keeps the
+weights of the best-validation epoch, evaluates them on the test set and writes the per-unit results.
+A killed run resumes from its last finished epoch with the same result as an uninterrupted one: the
+shuffling and augmentation of each epoch come from a generator seeded by (seed, epoch).
+
+Speed (see `python -m selectivity_lib bench`): images stay in memory as one uint8 tensor (on the GPU when
+training there), augmentation is done for a whole batch by one gather, the model runs channels-last under
+bf16 autocast where the hardware supports it, and the selectivity term is computed in fp32 from the
+spatial means of the maps the forward pass produced anyway, with one scatter for all layers.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import subprocess
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import __version__
+from .config import RunConfig
+from .data import ImageData, load_cifar10, normalize, random_crop_flip, split_indices, synthetic_dataset
+from .models import build_model
+from .runfolder import (
+    BEST,
+    CHECKPOINT,
+    CONFIG,
+    HISTORY,
+    METRICS,
+    UNITS,
+    atomic_write,
+    check_reusable,
+    load_tensors,
+    read_json,
+    save_tensors,
+    write_csv,
+    write_json,
+)
+from .selectivity import layer_weights, selectivity_term, spatial_means, unit_statistics
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bf16 dot products (avx512_bf16 or AMX), where bf16 autocast pays."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `amp` on `device`, or None for fp32."""
+    if amp == "off":
+        return None
+    if amp == "bf16" or amp == "fp16":
+        return torch.bfloat16 if amp == "bf16" else torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_has_bf16() else None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=10,
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return f"{__version__}+{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return __version__
+
+
+def load_data(config: RunConfig) -> ImageData:
+    if config.dataset == "synthetic":
+        return synthetic_dataset()
+    return load_cifar10(config.data_dir)
+
+
+def lr_at(config: RunConfig, epoch: int) -> float:
+    """Learning rate of 0-based `epoch`: decayed by lr_decay at each milestone already reached."""
+    return config.lr * config.lr_decay ** sum(epoch >= m for m in config.milestones)
+
+
+def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
+
+
+class Trainer:
+    """Holds the model, data and optimizer of one run; `fit` trains, `evaluate` measures."""
+
+    def __init__(self, config: RunConfig, data: ImageData):
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.amp = resolve_amp(config.amp, self.device)
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.num_classes = data.num_classes
+        self.train_idx, self.val_idx = split_indices(
+            len(data.train_y), config.val_size, config.split_seed, config.train_subset
+        )
+        dev = self.device
+        self.train_x, self.train_y = data.train_x[self.train_idx].to(dev), data.train_y[self.train_idx].to(dev)
+        self.val_x, self.val_y = data.train_x[self.val_idx].to(dev), data.train_y[self.val_idx].to(dev)
+        self.test_x, self.test_y = data.test_x.to(dev), data.test_y.to(dev)
+
+        torch.manual_seed(config.seed)
+        self.model = build_model(config.model, config.activation, config.slope, self.num_classes)
+        self.model.to(dev, memory_format=self.memory_format)
+        self.layer_names = list(self.model.unit_layers)
+        chosen = config.layers or self.layer_names
+        self.reg_layers = [self.layer_names.index(name) for name in chosen]
+        self.model.eval()  # a train-mode probe would move the BatchNorm running statistics
+        with torch.no_grad():
+            _, maps = self.model(self._batch(self.test_x[:2]), return_units=True)
+        self.layer_sizes = [m.shape[1] for m in maps]
+        self.reg_weights = layer_weights([self.layer_sizes[i] for i in self.reg_layers], device=dev)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+        self.forward = torch.compile(self.model) if config.compile else self.model
+
+    def _batch(self, x: torch.Tensor) -> torch.Tensor:
+        return normalize(x, self.config.channels_last)
+
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """One SGD step on a uint8 batch. Returns a (4,) tensor: loss, CE, mu_SI, correct count."""
+        alpha = self.config.alpha
+        with autocast(self.device, self.amp):
+            logits, maps = self.forward(self._batch(xb), return_units=True)
+        ce = F.cross_entropy(logits.float(), yb)
+        # The term's inputs are maps the forward pass made anyway; at alpha = 0 it is only logged.
+        with torch.set_grad_enabled(alpha != 0):
+            si = selectivity_term(
+                spatial_means([maps[i] for i in self.reg_layers]), yb, self.num_classes, self.reg_weights
+            )
+        loss = ce - alpha * si
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        correct = (logits.argmax(1) == yb).sum()
+        return torch.stack([loss.detach(), ce.detach(), si.detach(), correct.float()])
+
+    def train_epoch(self, epoch: int, bar=None) -> dict:
+        cfg = self.config
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
+        g = epoch_generator(cfg.seed, epoch, self.device)
+        n = len(self.train_y)
+        perm = torch.randperm(n, generator=g, device=self.device)
+        totals = torch.zeros(4, device=self.device)
+        start = time.perf_counter()
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            xb = random_crop_flip(self.train_x[idx], g)
+            stats = self.train_step(xb, self.train_y[idx])
+            totals += stats * torch.tensor([len(idx), len(idx), len(idx), 1.0], device=self.device)
+            if bar is not None:
+                bar.update(1)
+                if (i // cfg.batch_size) % 10 == 0:
+                    loss, ce, si = stats[:3].tolist()
+                    bar.set_postfix(loss=f"{loss:.3f}", ce=f"{ce:.3f}", mu_si=f"{si:.3f}", refresh=False)
+        seconds = time.perf_counter() - start
+        loss, ce, si, correct = (totals / n).tolist()
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training diverged at epoch {epoch} (loss {loss}): lower |alpha| or lr")
+        return {
+            "epoch": epoch + 1, "lr": lr_at(cfg, epoch), "train_loss": loss, "train_ce": ce, "train_mu_si": si,
+            "train_acc": correct, "seconds": seconds, "images_per_s": n / seconds,
+        }
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, units: bool = False, batch_size: int = 1000) -> dict:
+        """Loss and accuracy on (x, y); with units=True also the (N, U) unit responses of every layer."""
+        self.model.eval()
+        loss, correct, responses = 0.0, 0, []
+        for i in range(0, len(y), batch_size):
+            xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+            with autocast(self.device, self.amp):
+                logits, maps = self.model(self._batch(xb), return_units=True)
+            loss += F.cross_entropy(logits.float(), yb, reduction="sum").item()
+            correct += (logits.argmax(1) == yb).sum().item()
+            if units:
+                responses.append(spatial_means(maps).cpu())
+        out = {"loss": loss / len(y), "acc": correct / len(y)}
+        if units:
+            out["responses"] = torch.cat(responses)
+        return out
+
+    def state(self, epoch: int, history: list, best: dict) -> dict:
+        return {
+            "epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "history": history, "best": best,
+        }
+
+
+def run_record(config: RunConfig, data: ImageData, trainer: Trainer | None = None) -> dict:
+    """What config.json holds: the experiment, the data it saw, and the software and hardware it ran on."""
+    record = {
+        "config": config.experiment_fields(),
+        "data": {"name": data.name, "num_classes": data.num_classes, "num_test": len(data.test_y)},
+    }
+    if trainer is not None:
+        record["data"] |= {"num_train": len(trainer.train_idx), "num_val": len(trainer.val_idx)}
+        record["environment"] = {
+            "code_version": code_version(), "torch": torch.__version__, "device": _device_name(trainer.device),
+            "amp": str(trainer.amp).replace("torch.", "") if trainer.amp else "fp32",
+            "channels_last": config.channels_last, "compile": config.compile, "threads": torch.get_num_threads(),
+            "python": platform.python_version(),
+        }
+    return record
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()})"
+
+
+def train_run(config: RunConfig, out_dir: str | Path, data: ImageData | None = None, progress: bool = True) -> dict:
+    """Train (or resume, or skip if complete) the run `config` in `out_dir`; returns its final metrics."""
+    out = Path(out_dir)
+    state = check_reusable(out, {"config": config.experiment_fields(), "data": {}})
+    if state == "complete":
+        return read_json(out / METRICS)
+    data = data if data is not None else load_data(config)
+    trainer = Trainer(config, data)
+    record = run_record(config, data, trainer)
+    state = check_reusable(out, record)  # now also against the data actually loaded
+    if state == "new":
+        write_json(out / CONFIG, record)
+
+    history, best, start_epoch = [], {"epoch": 0, "val_acc": -1.0}, 0
+    if (out / CHECKPOINT).is_file():
+        ckpt = load_tensors(out / CHECKPOINT, map_location=trainer.device)
+        trainer.model.load_state_dict(ckpt["model"])
+        trainer.optimizer.load_state_dict(ckpt["optimizer"])
+        history, best, start_epoch = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
+
+    steps = math.ceil(len(trainer.train_y) / config.batch_size)
+    desc = f"{config.model} alpha={config.alpha:g} seed={config.seed}"
+    with tqdm(total=config.epochs * steps, initial=start_epoch * steps, desc=desc, disable=not progress,
+              dynamic_ncols=True) as bar:
+        for epoch in range(start_epoch, config.epochs):
+            row = trainer.train_epoch(epoch, bar)
+            val = trainer.evaluate(trainer.val_x, trainer.val_y)
+            row |= {"val_loss": val["loss"], "val_acc": val["acc"]}
+            history.append(row)
+            if val["acc"] > best["val_acc"]:
+                best = {"epoch": epoch + 1, "val_acc": val["acc"]}
+                save_tensors(out / BEST, trainer.model.state_dict())
+            write_csv(out / HISTORY, history)
+            save_tensors(out / CHECKPOINT, trainer.state(epoch + 1, history, best))
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}", ce=f"{row['train_ce']:.3f}",
+                            mu_si=f"{row['train_mu_si']:.3f}", val_acc=f"{val['acc']:.3f}")
+    return finish_run(trainer, out, history, best)
+
+
+def finish_run(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
+    """Evaluate the best-validation weights on the test set; write units.npz, then metrics.json."""
+    cfg = trainer.config
+    trainer.model.load_state_dict(load_tensors(out / BEST, map_location=trainer.device))
+    test = trainer.evaluate(trainer.test_x, trainer.test_y, units=True)
+    stats = unit_statistics(test["responses"], trainer.test_y.cpu(), trainer.num_classes, cfg.precision_top_n)
+    layer_of_unit = np.repeat(np.arange(len(trainer.layer_sizes)), trainer.layer_sizes)
+    arrays = {k: v.numpy() for k, v in stats.items()}
+    units = {"layer_names": np.array(trainer.layer_names), "layer": layer_of_unit} | {
+        "si": arrays["si"].astype(np.float32), "precision": arrays["precision"].astype(np.float32),
+        "dead": arrays["dead"], "class_means": arrays["class_means"].astype(np.float32),
+    }
+    atomic_write(out / UNITS, lambda f: np.savez_compressed(f, **units))
+    metrics = summarize_units(units) | {
+        "test_acc": test["acc"], "test_loss": test["loss"], "best_epoch": best["epoch"],
+        "best_val_acc": best["val_acc"], "epochs_trained": len(history),
+        "train_seconds": sum(r["seconds"] for r in history),
+        "train_images_per_s": float(np.mean([r["images_per_s"] for r in history])),
+    }
+    write_json(out / METRICS, metrics)
+    return metrics
+
+
+def summarize_units(units: dict) -> dict:
+    """Network-level summaries of the per-unit results (dict of arrays as in units.npz)."""
+    names, layer = list(units["layer_names"]), units["layer"]
+    si, dead, prec = units["si"], units["dead"], units["precision"]
+    per_layer = []
+    for i, name in enumerate(names):
+        sel = layer == i
+        alive = sel & ~dead
+        per_layer.append({
+            "layer": str(name), "units": int(sel.sum()), "si_mean": float(si[sel].mean()),
+            "si_mean_alive": float(si[alive].mean()) if alive.any() else float("nan"),
+            "dead_fraction": float(dead[sel].mean()),
+            "precision_mean": float(np.nanmean(prec[sel])) if alive.any() else float("nan"),
+        })
+    return {
+        "mu_si": float(np.mean([row["si_mean"] for row in per_layer])),  # eq. 3: mean of layer means
+        "si_unit_mean": float(si.mean()),
+        "si_unit_mean_alive": float(si[~dead].mean()) if (~dead).any() else float("nan"),
+        "precision_unit_mean": float(np.nanmean(prec)) if (~dead).any() else float("nan"),
+        "dead_fraction": float(dead.mean()),
+        "layers": per_layer,
+    }
