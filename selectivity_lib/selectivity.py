@@ -90,17 +90,25 @@ def selectivity_term(
     return (si * weights).sum()
 
 
-def precision(responses: torch.Tensor, labels: torch.Tensor, num_classes: int, top_n: int = 1000) -> torch.Tensor:
+def precision(
+    responses: torch.Tensor, labels: torch.Tensor, num_classes: int, top_n: int = 1000
+) -> torch.Tensor:
     """Precision of each unit (appendix A.5): the share of its `top_n` most activating images that belong
     to the most common class among them. responses: (N, U), labels: (N,). Returns (U,) in [1/K, 1].
 
-    Dead units (all responses equal) have no meaningful top images; callers flag them with `dead_units`.
+    Ties at the threshold are shared fairly: when the `top_n`-th largest response is tied (ReLU units often
+    answer 0 to many images), the free places are split among the tied images in proportion to their
+    classes, the expectation under random tie-breaking. Taking tied images by index instead would favour
+    whichever class comes first in the data's order. A dead unit thus gets the largest class share, 1/K on
+    a balanced test set.
     """
     top_n = min(top_n, responses.shape[0])
-    top = responses.topk(top_n, dim=0).indices  # (top_n, U)
-    top_labels = labels[top].T  # (U, top_n)
-    counts = torch.zeros(responses.shape[1], num_classes, device=responses.device)
-    counts.scatter_add_(1, top_labels, torch.ones_like(top_labels, dtype=counts.dtype))
+    threshold = responses.topk(top_n, dim=0).values[-1]  # (U,)
+    onehot = torch.nn.functional.one_hot(labels, num_classes).to(responses.dtype)  # (N, K)
+    above = (responses > threshold).T.to(responses.dtype) @ onehot  # (U, K)
+    tied = (responses == threshold).T.to(responses.dtype) @ onehot  # (U, K)
+    free = top_n - above.sum(1, keepdim=True)
+    counts = above + tied * free / tied.sum(1, keepdim=True)
     return counts.amax(1) / top_n
 
 
@@ -114,14 +122,12 @@ def unit_statistics(
 ) -> dict[str, torch.Tensor]:
     """All per-unit test-set results at once. responses: (N, U) fp32, labels: (N,).
 
-    Returns class_means (U, K), si (U,), precision (U,; NaN for dead units), dead (U,) bool.
+    Returns class_means (U, K), si (U,), precision (U,), dead (U,) bool.
     """
     means, _ = class_means(responses, labels, num_classes)
-    dead = dead_units(responses)
-    prec = precision(responses, labels, num_classes, top_n)
     return {
         "class_means": means.T.contiguous(),
         "si": class_selectivity_index(means.T),
-        "precision": torch.where(dead, torch.nan, prec),
-        "dead": dead,
+        "precision": precision(responses, labels, num_classes, top_n),
+        "dead": dead_units(responses),
     }

@@ -311,13 +311,13 @@ def summarize_units(units: dict) -> dict:
             "layer": str(name), "units": int(sel.sum()), "si_mean": float(si[sel].mean()),
             "si_mean_alive": float(si[alive].mean()) if alive.any() else float("nan"),
             "dead_fraction": float(dead[sel].mean()),
-            "precision_mean": float(np.nanmean(prec[sel])) if alive.any() else float("nan"),
+            "precision_mean": float(prec[sel].mean()),
         })
     return {
         "mu_si": float(np.mean([row["si_mean"] for row in per_layer])),  # eq. 3: mean of layer means
         "si_unit_mean": float(si.mean()),
         "si_unit_mean_alive": float(si[~dead].mean()) if (~dead).any() else float("nan"),
-        "precision_unit_mean": float(np.nanmean(prec)) if (~dead).any() else float("nan"),
+        "precision_unit_mean": float(prec.mean()),
         "dead_fraction": float(dead.mean()),
         "layers": per_layer,
     }
