@@ -294,6 +294,7 @@ def finish_run(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
         "best_val_acc": best["val_acc"], "epochs_trained": len(history),
         "train_seconds": sum(r["seconds"] for r in history),
         "train_images_per_s": float(np.mean([r["images_per_s"] for r in history])),
+        "code_version": code_version(),  # the code that evaluated the run (a resumed run may start older)
     }
     write_json(out / METRICS, metrics)
     return metrics
