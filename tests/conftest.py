@@ -1,13 +1,9 @@
 import os
-from pathlib import Path
 
 import pytest
 import torch
 
 from selectivity_lib.data import synthetic_dataset
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_CIFAR = REPO.parent / "shared" / "data" / "cifar10-jpg"
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

@@ -1,0 +1,74 @@
+import subprocess
+import sys
+
+import pytest
+
+from selectivity_lib.cli import main
+
+BASE = ["train", "--dataset", "synthetic", "--profile", "smoke", "--val-size", "500", "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--alpha", "nan"], "alpha must be a finite number"),
+        (["--alpha", "inf"], "alpha must be a finite number"),
+        (["--alpha=-inf"], "alpha must be a finite number"),
+        (["--model", "resnet50"], "unknown model 'resnet50'"),
+        (["--activation", "swish"], "unknown activation 'swish'"),
+        (["--profile", "huge"], "unknown profile 'huge'"),
+        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--epochs", "-2"], "epochs must be at least 1"),
+        (["--amp", "fp8"], "unknown amp mode"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_exit_2(args, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(BASE + args + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()  # nothing written
+
+
+def test_missing_dataset(tmp_path, capsys, isolated_cache):
+    out = tmp_path / "run"
+    code = main(["train", "--profile", "smoke", "--data-dir", str(tmp_path / "absent"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "no CIFAR-10 found in" in err and "--data-dir" in err
+    assert not out.exists()
+
+
+def test_folder_with_different_config(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(BASE + ["--epochs", "1", "--train-subset", "200", "--out", str(out)]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    assert main(BASE + ["--epochs", "1", "--train-subset", "200", "--alpha", "-2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a different run" in err and "alpha: 0.0 there, -2.0 here" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_real_process_exit_status_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "selectivity_lib", *BASE, "--alpha", "nan", "--out", str(tmp_path / "x")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith("error: alpha must be a finite number")
+    assert "Traceback" not in proc.stderr
+
+
+def test_sweep_runs_grid_then_skips_complete_runs(tmp_path, capsys):
+    args = ["sweep", "--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size", "500",
+            "--train-subset", "200", "--alphas", "0", "-1", "--seeds", "0", "--no-progress", "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert "2 ran, 0 already complete, 0 failed" in capsys.readouterr().out
+    assert (tmp_path / "resnet20" / "alpha=-1" / "seed=0" / "metrics.json").is_file()
+    assert main(args) == 0
+    assert "0 ran, 2 already complete, 0 failed" in capsys.readouterr().out
+
+
+def test_sweep_validates_whole_grid_first(tmp_path, capsys):
+    args = ["sweep", "--dataset", "synthetic", "--profile", "smoke", "--alphas", "0", "nan", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "alpha must be a finite number" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

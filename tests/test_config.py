@@ -1,0 +1,56 @@
+import math
+
+import pytest
+
+from selectivity_lib.config import PROFILES, make_config, scaled_milestones
+from selectivity_lib.errors import ConfigError
+
+
+def test_paper_profile_is_the_paper_recipe():
+    cfg = make_config("paper", model="resnet20")
+    assert (cfg.epochs, cfg.milestones, cfg.batch_size, cfg.lr) == (200, (100, 150), 256, 0.1)
+    assert (cfg.momentum, cfg.weight_decay, cfg.val_size, cfg.train_subset) == (0.9, 1e-4, 5000, None)
+    assert make_config("paper", model="vgg16").lr == 0.01
+    assert PROFILES["paper"].seeds == 20
+
+
+def test_short_profiles_scale_milestones():
+    assert scaled_milestones(20) == (10, 15)
+    cfg = make_config("cpu", epochs=40)
+    assert cfg.milestones == (20, 30)
+    assert make_config("cpu", train_subset=0).train_subset is None
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(alpha=math.nan), "alpha must be a finite number"),
+        (dict(alpha=math.inf), "alpha must be a finite number"),
+        (dict(alpha="big"), "alpha must be a number"),
+        (dict(model="resnet18"), "unknown model"),
+        (dict(activation="tanh"), "unknown activation"),
+        (dict(epochs=0), "epochs must be at least 1"),
+        (dict(epochs=-3), "epochs must be at least 1"),
+        (dict(epochs=2.5), "epochs must be a whole number"),
+        (dict(activation="leaky_relu"), "slope must lie in"),
+        (dict(slope=0.3), "needs activation='leaky_relu'"),
+        (dict(milestones=[5, 50], epochs=10), "milestones"),
+        (dict(layers="conv1,nonsense"), "unknown unit layer"),
+        (dict(colour="red"), "unknown config field"),
+    ],
+)
+def test_bad_values_raise_one_clear_error(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        make_config("cpu", **kwargs)
+
+
+def test_unknown_profile():
+    with pytest.raises(ConfigError, match="unknown profile 'fast'"):
+        make_config("fast")
+
+
+def test_experiment_fields_leave_out_machine_settings():
+    a = make_config("cpu", alpha=-1, device="cpu", data_dir="/somewhere")
+    b = make_config("cpu", alpha=-1, device="cuda", data_dir=None, amp="off")
+    assert a == b and a.experiment_fields() == b.experiment_fields()
+    assert "data_dir" not in a.experiment_fields()

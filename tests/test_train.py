@@ -1,0 +1,130 @@
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from selectivity_lib.config import make_config
+from selectivity_lib.errors import RunFolderError
+from selectivity_lib.runfolder import BEST, CHECKPOINT, CONFIG, HISTORY, METRICS, UNITS, load_tensors
+from selectivity_lib.train import train_run
+
+TINY = dict(dataset="synthetic", val_size=500, train_subset=1000, batch_size=64)
+
+
+def tiny_config(**overrides):
+    return make_config("smoke", **(TINY | dict(epochs=4) | overrides))
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, synthetic):
+    out = tmp_path_factory.mktemp("runs") / "alpha0"
+    metrics = train_run(tiny_config(epochs=6), out, data=synthetic, progress=False)
+    return out, metrics
+
+
+def folder_digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_tiny_model_learns_synthetic_data(finished_run):
+    _, metrics = finished_run
+    assert metrics["test_acc"] > 0.6  # chance is 0.1
+
+
+def test_run_folder_is_complete_and_consistent(finished_run):
+    out, metrics = finished_run
+    assert {CONFIG, HISTORY, UNITS, METRICS, CHECKPOINT, BEST} <= {p.name for p in out.iterdir()}
+    assert not list(out.glob("*.tmp"))
+    record = json.loads((out / CONFIG).read_text())
+    assert record["config"]["alpha"] == 0.0 and record["data"]["name"] == "synthetic"
+    assert {"code_version", "torch", "device"} <= set(record["environment"])
+    history = pd.read_csv(out / HISTORY)
+    assert list(history.epoch) == [1, 2, 3, 4, 5, 6]
+    assert metrics["best_val_acc"] == history.val_acc.max()
+    assert metrics["best_epoch"] == history.epoch[history.val_acc.idxmax()]
+    units = np.load(out / UNITS)
+    assert units["si"].shape == (688,) and units["class_means"].shape == (688, 10)
+    assert len(units["layer_names"]) == 19 and units["layer"].max() == 18
+    layer_means = [units["si"][units["layer"] == i].mean() for i in range(19)]
+    assert metrics["mu_si"] == pytest.approx(float(np.mean(layer_means)), rel=1e-5)
+    assert 0 <= metrics["mu_si"] <= 1 and len(metrics["layers"]) == 19
+    # Weights load without unpickling arbitrary objects.
+    assert isinstance(load_tensors(out / BEST), dict)
+
+
+def test_complete_run_is_skipped_untouched(finished_run, synthetic):
+    out, metrics = finished_run
+    before = folder_digest(out)
+    assert train_run(tiny_config(epochs=6), out, data=synthetic, progress=False) == metrics
+    assert folder_digest(out) == before
+
+
+def test_folder_holding_another_run_is_refused_untouched(finished_run, synthetic):
+    out, _ = finished_run
+    before = folder_digest(out)
+    with pytest.raises(RunFolderError, match="holds a different run.*alpha"):
+        train_run(tiny_config(epochs=6, alpha=-1.0), out, data=synthetic, progress=False)
+    assert folder_digest(out) == before
+
+
+def test_regularizer_moves_selectivity_with_sign_of_alpha(tmp_path, synthetic, finished_run):
+    _, base = finished_run
+    low = train_run(tiny_config(epochs=6, alpha=-5.0), tmp_path / "neg", data=synthetic, progress=False)
+    high = train_run(tiny_config(epochs=6, alpha=5.0), tmp_path / "pos", data=synthetic, progress=False)
+    assert low["mu_si"] < base["mu_si"] < high["mu_si"], (low["mu_si"], base["mu_si"], high["mu_si"])
+
+
+def _cli(out: Path, *extra: str) -> list[str]:
+    args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "4", "--val-size", "500",
+            "--train-subset", "1000", "--batch-size", "64", "--alpha", "-1", "--no-progress", "--out", str(out)]
+    return [sys.executable, "-m", "selectivity_lib", "train", *args, *extra]
+
+
+def test_run_killed_mid_way_resumes_to_the_same_result(tmp_path):
+    env = os.environ | {"OMP_NUM_THREADS": "1"}  # same thread count in every process: same arithmetic
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (killed / CHECKPOINT).is_file() and load_tensors(killed / CHECKPOINT)["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / METRICS).exists(), "the run finished before it could be killed"
+    assert len(pd.read_csv(killed / HISTORY)) >= 2
+
+    subprocess.run(_cli(killed), env=env, check=True, capture_output=True)
+    subprocess.run(_cli(tmp_path / "straight"), env=env, check=True, capture_output=True)
+    resumed, straight = (json.loads((p / METRICS).read_text()) for p in (killed, tmp_path / "straight"))
+    for key in ("test_acc", "test_loss", "mu_si", "best_epoch"):
+        assert resumed[key] == pytest.approx(straight[key], rel=1e-6), key
+    h1, h2 = pd.read_csv(killed / HISTORY), pd.read_csv(tmp_path / "straight" / HISTORY)
+    np.testing.assert_allclose(h1.train_loss, h2.train_loss, rtol=1e-6)
+    u1, u2 = np.load(killed / UNITS), np.load(tmp_path / "straight" / UNITS)
+    np.testing.assert_allclose(u1["si"], u2["si"], rtol=1e-5, atol=1e-7)
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path, synthetic):
+    out = tmp_path / "run"
+    train_run(tiny_config(epochs=1), out, data=synthetic, progress=False)
+    (out / METRICS).unlink()
+    (out / CHECKPOINT).write_bytes(b"half a checkpoint")
+    with pytest.raises(RunFolderError, match="checkpoint.pt is damaged.*delete it"):
+        train_run(tiny_config(epochs=1), out, data=synthetic, progress=False)
+
+
+def test_bf16_and_fp32_paths_both_learn(tmp_path, synthetic):
+    accs = {
+        amp: train_run(tiny_config(epochs=4, amp=amp), tmp_path / amp, data=synthetic, progress=False)["test_acc"]
+        for amp in ("off", "bf16")
+    }
+    assert min(accs.values()) > 0.5, accs
