@@ -114,6 +114,15 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_bench(a: argparse.Namespace) -> int:
+    from .bench import run_benchmark
+
+    steps = dict(zip(a.models, a.steps, strict=True)) if a.steps else None
+    run_benchmark(models=a.models, steps=steps, rounds=a.rounds, batch_size=a.batch_size, device=a.device,
+                  data_dir=a.data_dir, compile=a.compile, json_out=a.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m selectivity_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0..n-1 with n from the profile")
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("bench", help="trainer vs a plain PyTorch loop: images/s, overhead, GFLOP/s, memory")
+    p.add_argument("--models", nargs="+", default=["resnet20", "vgg16"], choices=MODELS)
+    p.add_argument("--steps", nargs="+", type=int, help="steps per round, one per model")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--data-dir", help="CIFAR-10 folder (synthetic images if none is found)")
+    p.add_argument("--compile", action="store_true", help="also time the trainer under torch.compile")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -66,9 +66,28 @@ def class_means(
     return sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), counts
 
 
+class _SpatialMean(torch.autograd.Function):
+    """Spatial mean in fp32 whose gradient is a broadcast view in the map's own dtype and layout.
+
+    Autograd's own mean would hand back a full-size fp32 NCHW gradient per map; adding that to a bf16
+    channels-last gradient costs several passes over every activation, which made the selectivity term
+    cost about half a training step on the CPU. A stride-0 view is added in one pass.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.shape, ctx.dtype = x.shape, x.dtype
+        return x.mean(dim=(2, 3), dtype=torch.promote_types(x.dtype, torch.float32))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = ctx.shape
+        return (grad / (h * w)).to(ctx.dtype)[:, :, None, None].expand(n, c, h, w)
+
+
 def spatial_means(feature_maps: list[torch.Tensor]) -> torch.Tensor:
-    """Unit responses of several layers side by side: list of (N, C_l, H, W) -> (N, sum C_l) in fp32."""
-    return torch.cat([f.mean(dim=(2, 3), dtype=torch.float32) for f in feature_maps], dim=1)
+    """Unit responses of several layers side by side: list of (N, C_l, H, W) -> (N, sum C_l), at least fp32."""
+    return torch.cat([_SpatialMean.apply(f) for f in feature_maps], dim=1)
 
 
 def layer_weights(layer_sizes: list[int], device=None) -> torch.Tensor:

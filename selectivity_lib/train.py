@@ -160,14 +160,17 @@ class Trainer:
         correct = (logits.argmax(1) == yb).sum()
         return torch.stack([loss.detach(), ce.detach(), si.detach(), correct.float()])
 
-    def train_epoch(self, epoch: int, bar=None) -> dict:
+    def train_epoch(self, epoch: int, bar=None, max_steps: int | None = None) -> dict:
+        """One pass over the training images (or its first `max_steps` batches, for benchmarks)."""
         cfg = self.config
         self.model.train()
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(cfg, epoch)
         g = epoch_generator(cfg.seed, epoch, self.device)
-        n = len(self.train_y)
-        perm = torch.randperm(n, generator=g, device=self.device)
+        perm = torch.randperm(len(self.train_y), generator=g, device=self.device)
+        if max_steps is not None:
+            perm = perm[: max_steps * cfg.batch_size]
+        n = len(perm)
         totals = torch.zeros(4, device=self.device)
         start = time.perf_counter()
         for i in range(0, n, cfg.batch_size):

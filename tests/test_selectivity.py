@@ -170,3 +170,12 @@ def test_dead_units_flagged_with_no_selectivity():
     stats = unit_statistics(responses, labels, 10, top_n=20)
     assert stats["si"][1].item() == 0.0 and stats["precision"][1].item() == pytest.approx(0.1)
     assert not torch.isnan(stats["si"]).any() and not torch.isnan(stats["precision"]).any()
+
+
+def test_spatial_means_gradient_matches_autograd_mean():
+    x = torch.randn(3, 4, 5, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: spatial_means([t]), (x,))
+    x32 = torch.randn(2, 3, 4, 4).contiguous(memory_format=torch.channels_last).requires_grad_()
+    weights = torch.randn(2, 3)
+    (spatial_means([x32]) * weights).sum().backward()
+    torch.testing.assert_close(x32.grad, (weights / 16)[:, :, None, None].expand(2, 3, 4, 4))

@@ -1,0 +1,265 @@
+"""Training speed: the project's trainer against a plain PyTorch CIFAR loop, side by side in one process.
+
+The plain loop is what a typical user writes: a Dataset that hands out PIL images, torchvision's
+RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize, a DataLoader with one worker per
+core, fp32, NCHW, SGD. The trainer path is `Trainer.train_epoch`, the same code every run uses. Both train
+the same model with the same batch size for the same number of steps; rounds alternate between the paths
+so that a disturbance of the machine hits all of them, and the best round of each path is reported.
+
+Also printed: the selectivity term's overhead (trainer at alpha = 0 against alpha = -1), the achieved
+GFLOP/s (training FLOPs per image counted by torch.utils.flop_counter times images/s), the share of the
+device's bf16 peak, and peak memory of each phase (resident set size on the CPU, without DataLoader
+workers; allocated memory on CUDA).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .config import make_config
+from .data import CIFAR10_MEAN, CIFAR10_STD, ImageData, load_cifar10, synthetic_dataset
+from .errors import DataError
+from .models import build_model
+from .train import Trainer, resolve_device
+
+
+class PILImages(torch.utils.data.Dataset):
+    """Images held as an HWC uint8 array and handed out as PIL images, as torchvision's CIFAR10 does."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, transform):
+        self.x, self.y, self.transform = x.permute(0, 2, 3, 1).numpy(), y.tolist(), transform
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.x[i])), self.y[i]
+
+
+def plain_loader(data: ImageData, batch_size: int, workers: int):
+    import torchvision.transforms as T
+
+    transform = T.Compose([
+        T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(CIFAR10_MEAN, CIFAR10_STD),
+    ])
+    return torch.utils.data.DataLoader(
+        PILImages(data.train_x, data.train_y, transform), batch_size=batch_size, shuffle=True, drop_last=True,
+        num_workers=workers, persistent_workers=workers > 0,
+    )
+
+
+class PlainLoop:
+    """The reference: a plain fp32 training loop fed by a DataLoader."""
+
+    def __init__(self, model_name: str, data: ImageData, batch_size: int, device: torch.device, lr: float):
+        torch.manual_seed(0)
+        self.device = device
+        self.model = build_model(model_name).to(device)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+        self.loader = plain_loader(data, batch_size, workers=os.cpu_count() or 1)
+        self.batches = iter(())
+
+    def run(self, steps: int) -> int:
+        self.model.train()
+        images = 0
+        for _ in range(steps):
+            try:
+                x, y = next(self.batches)
+            except StopIteration:
+                self.batches = iter(self.loader)
+                x, y = next(self.batches)
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            loss = F.cross_entropy(self.model(x), y)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            images += len(y)
+        loss.item()  # wait for the device
+        return images
+
+
+class TrainerSteps:
+    """The project's trainer, driven for a fixed number of steps through `Trainer.train_epoch`."""
+
+    def __init__(self, model_name: str, data: ImageData, batch_size: int, device: str, alpha: float, **kw):
+        cfg = make_config(
+            "smoke", model=model_name, alpha=alpha, batch_size=batch_size, device=device, dataset="synthetic",
+            train_subset=len(data.train_y) - 100, val_size=100, **kw,
+        )
+        self.trainer = Trainer(cfg, data)
+        self.epoch = 0
+
+    def run(self, steps: int) -> int:
+        self.epoch += 1
+        self.trainer.train_epoch(self.epoch, max_steps=steps)  # ends by reading the losses: synchronised
+        return min(steps * self.trainer.config.batch_size, len(self.trainer.train_y))
+
+
+def training_flops_per_image(model_name: str, batch_size: int = 32) -> float:
+    """FLOPs of one forward and backward pass per image, counted by torch.utils.flop_counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(model_name)
+    x, y = torch.randn(batch_size, 3, 32, 32), torch.arange(batch_size) % 10
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() / batch_size
+
+
+def measured_bf16_peak(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """Best GFLOP/s of a large bf16 matrix product: what the device reaches on ideal work."""
+    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        (a @ b).sum().item()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def nominal_cpu_bf16_peak() -> tuple[float | None, str]:
+    """Nominal bf16 peak of this process's CPU cores, where we know the core's bf16 throughput.
+
+    AMD Zen 4 (family 25, models 0x10-0x1f and 0x60-0x7f, 0xa0-0xaf) runs AVX-512 on two 256-bit FMA
+    pipes; VDPBF16PS on 256 bits does 16 bf16 products and sums into 8 fp32 lanes, 32 FLOPs, so a core
+    does 64 bf16 FLOPs per cycle. Peak = cores x clock x 64.
+    """
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None, "no /proc/cpuinfo"
+    family = int(re.search(r"cpu family\s*:\s*(\d+)", info).group(1))
+    model = int(re.search(r"model\s*:\s*(\d+)", info).group(1))
+    mhz = float(re.search(r"cpu MHz\s*:\s*([\d.]+)", info).group(1))
+    cores = len(os.sched_getaffinity(0))
+    zen4 = "AuthenticAMD" in info and family == 25 and (0x10 <= model <= 0x1F or 0x60 <= model <= 0x7F
+                                                        or 0xA0 <= model <= 0xAF)
+    if not zen4 or "avx512_bf16" not in info:
+        return None, "nominal peak known only for AMD Zen 4 here"
+    return cores * mhz / 1e3 * 64, f"{cores} cores x {mhz / 1e3:.2f} GHz x 64 bf16 FLOP/cycle (Zen 4)"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets the resident-set high-water mark
+        except OSError:
+            pass
+
+
+def _peak_memory_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s*(\d+) kB", status).group(1)) / 1024
+    except (OSError, AttributeError):
+        return float("nan")
+
+
+def timed(runner, steps: int, device: torch.device) -> tuple[float, float]:
+    _reset_peak_memory(device)
+    _sync(device)
+    start = time.perf_counter()
+    images = runner.run(steps)
+    _sync(device)
+    return images / (time.perf_counter() - start), _peak_memory_mib(device)
+
+
+def bench_model(model_name: str, data: ImageData, device: torch.device, steps: int, rounds: int,
+                batch_size: int, compile: bool = False) -> list[dict]:
+    lr = 0.1 if model_name == "resnet20" else 0.01
+    paths = {
+        "plain loop (DataLoader + torchvision transforms, fp32, NCHW)": PlainLoop(
+            model_name, data, batch_size, device, lr),
+        "trainer, alpha = 0": TrainerSteps(model_name, data, batch_size, str(device), 0.0),
+        "trainer, alpha = -1": TrainerSteps(model_name, data, batch_size, str(device), -1.0),
+    }
+    if compile:
+        paths["trainer, alpha = -1, torch.compile"] = TrainerSteps(
+            model_name, data, batch_size, str(device), -1.0, compile=True)
+    for runner in paths.values():  # warm-up: worker start, allocator, autotuning, compilation
+        runner.run(3)
+    results = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, runner in paths.items():
+            results[name].append(timed(runner, steps, device))
+    flops = training_flops_per_image(model_name)
+    rows = []
+    for name, measurements in results.items():
+        speed, memory = max(measurements)  # the least disturbed round
+        rows.append({"model": model_name, "path": name, "images_per_s": speed, "peak_memory_mib": memory,
+                     "gflop_per_s": speed * flops / 1e9, "train_gflop_per_image": flops / 1e9,
+                     "all_rounds_images_per_s": [round(m[0], 1) for m in measurements]})
+    return rows
+
+
+def load_bench_data(data_dir: str | None) -> ImageData:
+    try:
+        data = load_cifar10(data_dir)
+    except DataError:
+        data = synthetic_dataset(train_per_class=600, test_per_class=10)
+    return data
+
+
+def run_benchmark(models=("resnet20", "vgg16"), steps: dict | None = None, rounds: int = 3, batch_size: int = 256,
+                  device: str = "auto", data_dir: str | None = None, compile: bool = False,
+                  json_out: str | None = None) -> dict:
+    dev = resolve_device(device)
+    if steps is None:
+        steps = {"resnet20": 12, "vgg16": 4} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
+    data = load_bench_data(data_dir)
+    data = ImageData(data.name, data.classes, data.train_x[:12_000], data.train_y[:12_000], data.test_x[:100],
+                     data.test_y[:100])
+    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{platform.machine()} CPU"
+    peak_measured = measured_bf16_peak(dev)
+    peak_nominal, how = nominal_cpu_bf16_peak() if dev.type == "cpu" else (None, "")
+    report = {"device": device_name, "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "data": data.name, "batch_size": batch_size, "rounds": rounds, "steps": steps,
+              "bf16_gemm_gflop_per_s": peak_measured, "nominal_bf16_peak_gflop_per_s": peak_nominal,
+              "nominal_peak_formula": how, "rows": []}
+    print(f"device: {device_name}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"data {data.name}, batch {batch_size}, best of {rounds} rounds")
+    print(f"bf16 peak: measured {peak_measured:.0f} GFLOP/s (2048^3 bf16 matmul)"
+          + (f"; nominal {peak_nominal:.0f} GFLOP/s = {how}" if peak_nominal else ""))
+    peak = max(peak_nominal or 0.0, peak_measured)  # the larger: a boosting CPU beats its nominal clock
+    report["peak_used_gflop_per_s"] = peak
+    print(f"% peak below is of {peak:.0f} GFLOP/s, the larger of the two")
+    for model_name in models:
+        rows = bench_model(model_name, data, dev, steps[model_name], rounds, batch_size, compile)
+        report["rows"] += rows
+        base, a0 = rows[0]["images_per_s"], rows[1]["images_per_s"]
+        print(f"\n{model_name}: {steps[model_name]} steps of {batch_size} images per round, "
+              f"{rows[0]['train_gflop_per_image']:.3f} training GFLOP per image")
+        print(f"  {'path':<62}{'img/s':>8}{'x plain':>9}{'GFLOP/s':>9}{'% peak':>8}{'peak MiB':>10}")
+        for row in rows:
+            print(f"  {row['path']:<62}{row['images_per_s']:8.0f}{row['images_per_s'] / base:9.2f}"
+                  f"{row['gflop_per_s']:9.0f}{100 * row['gflop_per_s'] / peak:8.1f}{row['peak_memory_mib']:10.0f}")
+        overhead = 100 * (a0 / rows[2]["images_per_s"] - 1)
+        print(f"  selectivity-term overhead (alpha = -1 vs 0): {overhead:+.1f}% time per image")
+        report[f"{model_name}_speedup"] = rows[2]["images_per_s"] / base
+        report[f"{model_name}_selectivity_overhead_pct"] = overhead
+    if json_out:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
