@@ -49,9 +49,20 @@ def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
 
 def _common_fields(a: argparse.Namespace) -> dict:
     return dict(
-        epochs=a.epochs, milestones=a.milestones, lr=a.lr, batch_size=a.batch_size, train_subset=a.train_subset,
-        val_size=a.val_size, split_seed=a.split_seed, layers=a.layers, dataset=a.dataset, data_dir=a.data_dir,
-        device=a.device, amp=a.amp, channels_last=a.channels_last, compile=a.compile,
+        epochs=a.epochs,
+        milestones=a.milestones,
+        lr=a.lr,
+        batch_size=a.batch_size,
+        train_subset=a.train_subset,
+        val_size=a.val_size,
+        split_seed=a.split_seed,
+        layers=a.layers,
+        dataset=a.dataset,
+        data_dir=a.data_dir,
+        device=a.device,
+        amp=a.amp,
+        channels_last=a.channels_last,
+        compile=a.compile,
     )
 
 
@@ -59,7 +70,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train import train_run
 
     cfg = make_config(
-        a.profile, model=a.model, activation=a.activation, slope=a.slope, alpha=a.alpha, seed=a.seed,
+        a.profile,
+        model=a.model,
+        activation=a.activation,
+        slope=a.slope,
+        alpha=a.alpha,
+        seed=a.seed,
         **_common_fields(a),
     )
     out = Path(a.out) if a.out else run_dir(Path("runs") / a.profile, cfg)
@@ -80,9 +96,11 @@ def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
     for model, activation, slope, alpha, seed in grid:
         if activation == "relu" and slope:
             continue  # slopes belong to the leaky ReLU rows of the grid
-        configs.append(make_config(
-            a.profile, model=model, activation=activation, slope=slope, alpha=alpha, seed=seed, **_common_fields(a)
-        ))
+        configs.append(
+            make_config(
+                a.profile, model=model, activation=activation, slope=slope, alpha=alpha, seed=seed, **_common_fields(a)
+            )
+        )
     return configs
 
 
@@ -118,8 +136,31 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from .bench import run_benchmark
 
     steps = dict(zip(a.models, a.steps, strict=True)) if a.steps else None
-    run_benchmark(models=a.models, steps=steps, rounds=a.rounds, batch_size=a.batch_size, device=a.device,
-                  data_dir=a.data_dir, compile=a.compile, json_out=a.json)
+    run_benchmark(
+        models=a.models,
+        steps=steps,
+        rounds=a.rounds,
+        batch_size=a.batch_size,
+        device=a.device,
+        data_dir=a.data_dir,
+        compile=a.compile,
+        json_out=a.json,
+    )
+    return 0
+
+
+def cmd_analyse(a: argparse.Namespace) -> int:
+    from .cca_experiment import cca_experiment
+    from .plots import cca_ratio_table
+
+    written = cca_experiment(
+        a.sweep, reduce=a.reduce, n_images=a.images, max_datapoints=a.datapoints, seed=a.seed, data_dir=a.data_dir
+    )
+    for path, table in written.items():
+        print(f"wrote {path} ({len(table)} rows)")
+        ratios = cca_ratio_table(table)
+        if not ratios.empty:
+            print(ratios.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     return 0
 
 
@@ -141,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0..n-1 with n from the profile")
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("analyse", help="CCA experiment on a sweep's best weights -> cca_distances.csv")
+    p.add_argument("sweep", help="sweep folder, e.g. runs/cpu")
+    p.add_argument(
+        "--reduce",
+        default="positions",
+        choices=["positions", "mean"],
+        help="datapoints of a conv layer: spatial positions (default) or per-image spatial means",
+    )
+    p.add_argument("--images", type=int, default=2000, help="test images used (seeded subset)")
+    p.add_argument("--datapoints", type=int, default=10_000, help="at most this many positions per layer")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir")
+    p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("bench", help="trainer vs a plain PyTorch loop: images/s, overhead, GFLOP/s, memory")
     p.add_argument("--models", nargs="+", default=["resnet20", "vgg16"], choices=MODELS)

@@ -187,6 +187,4 @@ def validate(cfg: RunConfig) -> None:
         names = unit_layer_names(cfg.model)
         bad = [name for name in cfg.layers if name not in names]
         if bad or not cfg.layers:
-            raise ConfigError(
-                f"unknown unit layer(s) {bad} for {cfg.model}: choose from {', '.join(names)}"
-            )
+            raise ConfigError(f"unknown unit layer(s) {bad} for {cfg.model}: choose from {', '.join(names)}")

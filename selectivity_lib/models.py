@@ -93,9 +93,7 @@ class ResNet20(nn.Module):
             blocks.append(nn.Sequential(*stage_blocks))
         self.layer1, self.layer2, self.layer3 = blocks
         self.linear = nn.Linear(64, num_classes)
-        self.unit_layers = ["conv1"] + [
-            f"layer{s}.{b}.conv{c}" for s in (1, 2, 3) for b in range(3) for c in (1, 2)
-        ]
+        self.unit_layers = ["conv1"] + [f"layer{s}.{b}.conv{c}" for s in (1, 2, 3) for b in range(3) for c in (1, 2)]
         for m in self.modules():
             if isinstance(m, nn.Conv2d | nn.Linear):
                 nn.init.kaiming_normal_(m.weight)

@@ -53,9 +53,7 @@ def class_selectivity_index(
     return torch.where(n >= 2, si, torch.zeros_like(si))
 
 
-def class_means(
-    responses: torch.Tensor, labels: torch.Tensor, num_classes: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def class_means(responses: torch.Tensor, labels: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Class-conditional means with one scatter.
 
     responses: (N, U), labels: (N,) int. Returns means (K, U) (0 for classes with no image) and counts (K,).
@@ -109,9 +107,7 @@ def selectivity_term(
     return (si * weights).sum()
 
 
-def precision(
-    responses: torch.Tensor, labels: torch.Tensor, num_classes: int, top_n: int = 1000
-) -> torch.Tensor:
+def precision(responses: torch.Tensor, labels: torch.Tensor, num_classes: int, top_n: int = 1000) -> torch.Tensor:
     """Precision of each unit (appendix A.5): the share of its `top_n` most activating images that belong
     to the most common class among them. responses: (N, U), labels: (N,). Returns (U,) in [1/K, 1].
 

@@ -81,8 +81,11 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 def code_version() -> str:
     try:
         out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=10,
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
         if out.returncode == 0 and out.stdout.strip():
             return f"{__version__}+{out.stdout.strip()}"
@@ -188,8 +191,14 @@ class Trainer:
         if not math.isfinite(loss):
             raise FloatingPointError(f"training diverged at epoch {epoch} (loss {loss}): lower |alpha| or lr")
         return {
-            "epoch": epoch + 1, "lr": lr_at(cfg, epoch), "train_loss": loss, "train_ce": ce, "train_mu_si": si,
-            "train_acc": correct, "seconds": seconds, "images_per_s": n / seconds,
+            "epoch": epoch + 1,
+            "lr": lr_at(cfg, epoch),
+            "train_loss": loss,
+            "train_ce": ce,
+            "train_mu_si": si,
+            "train_acc": correct,
+            "seconds": seconds,
+            "images_per_s": n / seconds,
         }
 
     @torch.no_grad()
@@ -212,8 +221,11 @@ class Trainer:
 
     def state(self, epoch: int, history: list, best: dict) -> dict:
         return {
-            "epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "history": history, "best": best,
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "history": history,
+            "best": best,
         }
 
 
@@ -226,9 +238,13 @@ def run_record(config: RunConfig, data: ImageData, trainer: Trainer | None = Non
     if trainer is not None:
         record["data"] |= {"num_train": len(trainer.train_idx), "num_val": len(trainer.val_idx)}
         record["environment"] = {
-            "code_version": code_version(), "torch": torch.__version__, "device": _device_name(trainer.device),
+            "code_version": code_version(),
+            "torch": torch.__version__,
+            "device": _device_name(trainer.device),
             "amp": str(trainer.amp).replace("torch.", "") if trainer.amp else "fp32",
-            "channels_last": config.channels_last, "compile": config.compile, "threads": torch.get_num_threads(),
+            "channels_last": config.channels_last,
+            "compile": config.compile,
+            "threads": torch.get_num_threads(),
             "python": platform.python_version(),
         }
     return record
@@ -262,8 +278,9 @@ def train_run(config: RunConfig, out_dir: str | Path, data: ImageData | None = N
 
     steps = math.ceil(len(trainer.train_y) / config.batch_size)
     desc = f"{config.model} alpha={config.alpha:g} seed={config.seed}"
-    with tqdm(total=config.epochs * steps, initial=start_epoch * steps, desc=desc, disable=not progress,
-              dynamic_ncols=True) as bar:
+    with tqdm(
+        total=config.epochs * steps, initial=start_epoch * steps, desc=desc, disable=not progress, dynamic_ncols=True
+    ) as bar:
         for epoch in range(start_epoch, config.epochs):
             row = trainer.train_epoch(epoch, bar)
             val = trainer.evaluate(trainer.val_x, trainer.val_y)
@@ -274,8 +291,12 @@ def train_run(config: RunConfig, out_dir: str | Path, data: ImageData | None = N
                 save_tensors(out / BEST, trainer.model.state_dict())
             write_csv(out / HISTORY, history)
             save_tensors(out / CHECKPOINT, trainer.state(epoch + 1, history, best))
-            bar.set_postfix(loss=f"{row['train_loss']:.3f}", ce=f"{row['train_ce']:.3f}",
-                            mu_si=f"{row['train_mu_si']:.3f}", val_acc=f"{val['acc']:.3f}")
+            bar.set_postfix(
+                loss=f"{row['train_loss']:.3f}",
+                ce=f"{row['train_ce']:.3f}",
+                mu_si=f"{row['train_mu_si']:.3f}",
+                val_acc=f"{val['acc']:.3f}",
+            )
     return finish_run(trainer, out, history, best)
 
 
@@ -288,13 +309,18 @@ def finish_run(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
     layer_of_unit = np.repeat(np.arange(len(trainer.layer_sizes)), trainer.layer_sizes)
     arrays = {k: v.numpy() for k, v in stats.items()}
     units = {"layer_names": np.array(trainer.layer_names), "layer": layer_of_unit} | {
-        "si": arrays["si"].astype(np.float32), "precision": arrays["precision"].astype(np.float32),
-        "dead": arrays["dead"], "class_means": arrays["class_means"].astype(np.float32),
+        "si": arrays["si"].astype(np.float32),
+        "precision": arrays["precision"].astype(np.float32),
+        "dead": arrays["dead"],
+        "class_means": arrays["class_means"].astype(np.float32),
     }
     atomic_write(out / UNITS, lambda f: np.savez_compressed(f, **units))
     metrics = summarize_units(units) | {
-        "test_acc": test["acc"], "test_loss": test["loss"], "best_epoch": best["epoch"],
-        "best_val_acc": best["val_acc"], "epochs_trained": len(history),
+        "test_acc": test["acc"],
+        "test_loss": test["loss"],
+        "best_epoch": best["epoch"],
+        "best_val_acc": best["val_acc"],
+        "epochs_trained": len(history),
         "train_seconds": sum(r["seconds"] for r in history),
         "train_images_per_s": float(np.mean([r["images_per_s"] for r in history])),
         "code_version": code_version(),  # the code that evaluated the run (a resumed run may start older)
@@ -311,12 +337,16 @@ def summarize_units(units: dict) -> dict:
     for i, name in enumerate(names):
         sel = layer == i
         alive = sel & ~dead
-        per_layer.append({
-            "layer": str(name), "units": int(sel.sum()), "si_mean": float(si[sel].mean()),
-            "si_mean_alive": float(si[alive].mean()) if alive.any() else float("nan"),
-            "dead_fraction": float(dead[sel].mean()),
-            "precision_mean": float(prec[sel].mean()),
-        })
+        per_layer.append(
+            {
+                "layer": str(name),
+                "units": int(sel.sum()),
+                "si_mean": float(si[sel].mean()),
+                "si_mean_alive": float(si[alive].mean()) if alive.any() else float("nan"),
+                "dead_fraction": float(dead[sel].mean()),
+                "precision_mean": float(prec[sel].mean()),
+            }
+        )
     return {
         "mu_si": float(np.mean([row["si_mean"] for row in per_layer])),  # eq. 3: mean of layer means
         "si_unit_mean": float(si.mean()),

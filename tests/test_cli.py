@@ -51,15 +51,35 @@ def test_folder_with_different_config(tmp_path, capsys):
 def test_real_process_exit_status_without_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "selectivity_lib", *BASE, "--alpha", "nan", "--out", str(tmp_path / "x")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and proc.stderr.startswith("error: alpha must be a finite number")
     assert "Traceback" not in proc.stderr
 
 
 def test_sweep_runs_grid_then_skips_complete_runs(tmp_path, capsys):
-    args = ["sweep", "--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size", "500",
-            "--train-subset", "200", "--alphas", "0", "-1", "--seeds", "0", "--no-progress", "--out", str(tmp_path)]
+    args = [
+        "sweep",
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "1",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "200",
+        "--alphas",
+        "0",
+        "-1",
+        "--seeds",
+        "0",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     assert "2 ran, 0 already complete, 0 failed" in capsys.readouterr().out
     assert (tmp_path / "resnet20" / "alpha=-1" / "seed=0" / "metrics.json").is_file()

@@ -83,8 +83,25 @@ def test_regularizer_moves_selectivity_with_sign_of_alpha(tmp_path, synthetic, f
 
 
 def _cli(out: Path, *extra: str) -> list[str]:
-    args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "4", "--val-size", "500",
-            "--train-subset", "1000", "--batch-size", "64", "--alpha", "-1", "--no-progress", "--out", str(out)]
+    args = [
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "4",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "1000",
+        "--batch-size",
+        "64",
+        "--alpha",
+        "-1",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     return [sys.executable, "-m", "selectivity_lib", "train", *args, *extra]
 
 
