@@ -26,7 +26,7 @@ import torch
 
 @dataclass
 class CCAResult:
-    rho: np.ndarray  # (k,) canonical correlations, descending, k = min(kept neurons of each side)
+    rho: np.ndarray  # (k,) canonical correlations, descending, k = min(kept neurons of each side, m - 1)
     h1: np.ndarray  # (k, m) canonical variates of side 1
     h2: np.ndarray  # (k, m) canonical variates of side 2
     x1: np.ndarray  # (n1, m) centred kept neurons of side 1
@@ -50,7 +50,7 @@ def _inv_sqrt(cov: np.ndarray, epsilon: float) -> np.ndarray:
     return (v / np.sqrt(w)) @ v.T
 
 
-def cca(acts1: np.ndarray, acts2: np.ndarray, epsilon: float = 1e-6, drop_tol: float = 1e-6) -> CCAResult:
+def cca(acts1: np.ndarray, acts2: np.ndarray, epsilon: float = 1e-8, drop_tol: float = 1e-6) -> CCAResult:
     """Canonical correlation analysis. acts1: (n1, m), acts2: (n2, m). See the module docstring."""
     x1, x2 = _center_and_filter(acts1, drop_tol), _center_and_filter(acts2, drop_tol)
     if x1.shape[1] != x2.shape[1]:
@@ -61,7 +61,8 @@ def cca(acts1: np.ndarray, acts2: np.ndarray, epsilon: float = 1e-6, drop_tol: f
     i11 = _inv_sqrt(x1 @ x1.T / (m - 1), epsilon)
     i22 = _inv_sqrt(x2 @ x2.T / (m - 1), epsilon)
     u, s, vt = np.linalg.svd(i11 @ (x1 @ x2.T / (m - 1)) @ i22, full_matrices=False)
-    return CCAResult(np.clip(s, 0.0, 1.0), u.T @ i11 @ x1, vt @ i22 @ x2, x1, x2)
+    k = min(len(s), m - 1)  # centred data has rank <= m - 1: further pairs are numerical noise
+    return CCAResult(np.clip(s[:k], 0.0, 1.0), u[:, :k].T @ i11 @ x1, vt[:k] @ i22 @ x2, x1, x2)
 
 
 def mean_cca_similarity(acts1: np.ndarray, acts2: np.ndarray, **kw) -> float:
