@@ -105,27 +105,47 @@ def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
     from .train import load_data, train_run
 
     configs = sweep_configs(a)  # validates the whole grid before anything runs
     root = Path(a.out) if a.out else Path("runs") / a.profile
+    engine = a.engine
+    if engine == "papermill":
+        from .notebook import EXECUTED, execute_run
     done, ran, failed, data = [], [], [], None
-    for i, cfg in enumerate(configs, 1):
-        out = run_dir(root, cfg)
-        if (out / "metrics.json").is_file():
-            done.append(out)
-            continue
-        print(f"[{i}/{len(configs)}] {out}", flush=True)
+    todo = [(cfg, run_dir(root, cfg)) for cfg in configs]
+    done = [out for _, out in todo if (out / "metrics.json").is_file()]
+    todo = [(cfg, out) for cfg, out in todo if not (out / "metrics.json").is_file()]
+    print(
+        f"sweep {root}: {len(configs)} runs in the grid, {len(done)} already complete, {len(todo)} to run ({engine})",
+        flush=True,
+    )
+    for cfg, out in tqdm(todo, desc="sweep", unit="run", disable=not a.progress or not todo):
+        started = time.perf_counter()
         try:
-            data = data or load_data(cfg)
-            train_run(cfg, out, data=data, progress=a.progress)
+            if engine == "papermill":
+                execute_run(cfg, out)
+            else:
+                data = data or load_data(cfg)
+                train_run(cfg, out, data=data, progress=a.progress)
             ran.append(out)
-        except SelectivityError as e:
+            print(f"done {out} ({time.perf_counter() - started:.0f} s)", flush=True)
+        except (SelectivityError, FloatingPointError) as e:
             failed.append((out, str(e)))
-            print(f"failed: {e}", file=sys.stderr)
-        except FloatingPointError as e:
-            failed.append((out, str(e)))
-            print(f"failed: {e}", file=sys.stderr)
+        except Exception as e:  # a failed notebook: keep going, report at the end
+            if engine != "papermill":
+                raise
+            failed.append(
+                (
+                    out,
+                    f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+                    f" (see {out / EXECUTED})",
+                )
+            )
+        if failed and failed[-1][0] == out:
+            print(f"failed {out}: {failed[-1][1]}", file=sys.stderr, flush=True)
     print(f"sweep {root}: {len(ran)} ran, {len(done)} already complete, {len(failed)} failed")
     for out, why in failed:
         print(f"  failed {out}: {why}")
@@ -181,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alphas", nargs="+", type=float, required=True)
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0..n-1 with n from the profile")
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")
+    p.add_argument(
+        "--engine",
+        choices=["papermill", "inprocess"],
+        default="papermill",
+        help="papermill: execute notebooks/train_run.md per run and keep the executed notebook beside "
+        "it (default); inprocess: call the trainer directly in this process",
+    )
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("analyse", help="CCA experiment on a sweep's best weights -> cca_distances.csv")

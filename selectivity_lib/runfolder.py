@@ -13,7 +13,9 @@ moment leaves the previous version intact.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
@@ -25,7 +27,7 @@ import torch
 from .errors import RunFolderError
 
 CONFIG, HISTORY, UNITS, METRICS = "config.json", "history.csv", "units.npz", "metrics.json"
-CHECKPOINT, BEST = "checkpoint.pt", "best.pt"
+CHECKPOINT, BEST, LOCK = "checkpoint.pt", "best.pt", ".lock"
 
 
 def atomic_write(path: Path, write) -> None:
@@ -105,3 +107,31 @@ def check_reusable(folder: Path, record: dict) -> str:
             f"{folder} holds a different run ({'; '.join(diffs[:4])}): choose another --out, or delete that folder"
         )
     return "complete" if is_complete(folder) else "resume"
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path):
+    """Hold an exclusive lock on a run folder while training it; the OS drops it when the process dies.
+
+    A second process (say, a kernel left over from a killed sweep) gets a RunFolderError instead of
+    writing into the same folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise RunFolderError(
+                f"{folder} is being trained by another process (pid {f.read().strip() or '?'}): "
+                "wait for it to finish or stop it, then run again"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -41,6 +41,7 @@ from .runfolder import (
     check_reusable,
     load_tensors,
     read_json,
+    run_lock,
     save_tensors,
     write_csv,
     write_json,
@@ -263,6 +264,11 @@ def train_run(config: RunConfig, out_dir: str | Path, data: ImageData | None = N
     if state == "complete":
         return read_json(out / METRICS)
     data = data if data is not None else load_data(config)
+    with run_lock(out):
+        return _train_locked(config, out, data, progress)
+
+
+def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool) -> dict:
     trainer = Trainer(config, data)
     record = run_record(config, data, trainer)
     state = check_reusable(out, record)  # now also against the data actually loaded

@@ -1,0 +1,48 @@
+"""Runs through the papermill notebook `notebooks/train_run.md`: the same `train_run`, with the executed
+notebook kept beside the run folder (`train.ipynb`, not in git) as a record of what ran.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import RunConfig
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train_run.md"
+EXECUTED = "train.ipynb"
+
+
+def notebook_ipynb(source: Path = NOTEBOOK) -> Path:
+    """The .ipynb made from the MyST source by jupytext (regenerated when the source is newer)."""
+    import jupytext
+
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} is missing: the papermill engine needs the repository's notebooks/")
+    target = source.with_suffix(".ipynb")
+    if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
+        jupytext.write(jupytext.read(source), target)
+    return target
+
+
+def parameters(config: RunConfig, out: Path) -> dict:
+    """Papermill parameters for `config`: every RunConfig field, plus the run folder."""
+    return config.to_dict() | {"out": str(out)}
+
+
+def execute_run(config: RunConfig, out: Path, log_output: bool = False) -> Path:
+    """Execute the training notebook for one run; returns the executed notebook's path."""
+    import papermill
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    executed = out / EXECUTED
+    papermill.execute_notebook(
+        str(notebook_ipynb()),
+        str(executed),
+        parameters=parameters(config, out),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=log_output,
+        cwd=str(NOTEBOOK.parents[1]),
+    )
+    return executed

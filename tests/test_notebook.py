@@ -1,0 +1,60 @@
+import dataclasses
+import json
+
+import jupytext
+import pytest
+
+from selectivity_lib.cli import main
+from selectivity_lib.config import RunConfig, make_config
+from selectivity_lib.errors import RunFolderError
+from selectivity_lib.notebook import NOTEBOOK, parameters
+from selectivity_lib.runfolder import run_lock
+from selectivity_lib.train import train_run
+
+
+def test_parameters_cell_maps_one_to_one_to_the_run_config():
+    nb = jupytext.read(NOTEBOOK)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    names = {line.split("=")[0].strip() for line in cells[0].source.splitlines() if "=" in line}
+    assert names == {f.name for f in dataclasses.fields(RunConfig)} | {"out"}
+    assert set(parameters(make_config("smoke"), "x")) == names
+
+
+def test_papermill_sweep_keeps_executed_notebooks_and_skips_complete_runs(tmp_path, capsys):
+    args = [
+        "sweep",
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "1",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "200",
+        "--alphas",
+        "-2.5",
+        "--seeds",
+        "3",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    run = tmp_path / "resnet20" / "alpha=-2.5" / "seed=3"
+    assert (run / "metrics.json").is_file() and (run / "train.ipynb").is_file()
+    executed = json.loads((run / "train.ipynb").read_text())
+    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert "alpha = -2.5" in "".join(injected[0]["source"])
+    assert json.loads((run / "config.json").read_text())["config"]["alpha"] == -2.5
+    assert main(args) == 0
+    assert "0 ran, 1 already complete, 0 failed" in capsys.readouterr().out
+
+
+def test_a_folder_being_trained_elsewhere_is_refused(tmp_path, synthetic):
+    cfg = make_config("smoke", dataset="synthetic", val_size=500, train_subset=100, epochs=1)
+    with run_lock(tmp_path / "run"), pytest.raises(RunFolderError, match="being trained by another process"):
+        train_run(cfg, tmp_path / "run", data=synthetic, progress=False)
+    assert train_run(cfg, tmp_path / "run", data=synthetic, progress=False)["epochs_trained"] == 1
