@@ -1,7 +1,9 @@
 # One command sets up and runs each job; the virtual environment is made on first use.
-#   make main    set up, then train the main sweep (ResNet20, profile cpu) into runs/cpu
+#   make main    set up, then build the book into _build/html from the committed runs/ (the main job)
+#   make runs    set up, then train the main grid (ResNet20, profile cpu) into runs/cpu; resumable
 #   make test    set up, then lint and run the test suite
 #   make bench   set up, then the speed benchmark (project trainer vs a plain PyTorch loop)
+#   make book    set up, then build the Jupyter Book into _build/html from the committed runs/
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +14,7 @@ PROFILE ?= cpu
 ALPHAS ?= 0 -0.3 -1 -3 -10 0.3 1
 SEEDS ?= 0 1
 
-.PHONY: setup main test lint bench
+.PHONY: setup main runs test lint bench book browser-test
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -20,14 +22,25 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,book]"
 	touch $@
 
-main: setup
+main: book
+
+runs: setup
 	$(PY) -m selectivity_lib sweep --profile $(PROFILE) --alphas $(ALPHAS) --seeds $(SEEDS) $(DATA_ARG) --out runs/$(PROFILE)
 
 lint: setup
-	$(PY) -m ruff check selectivity_lib tests
+	$(PY) -m ruff check selectivity_lib tests browser_tests
 
 test: lint
 	$(PY) -m pytest -q
 
 bench: setup
 	$(PY) -m selectivity_lib bench $(DATA_ARG)
+
+# -W: any warning (a failed glue, a missing reference) fails the build; a failing cell always does.
+book: setup
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+
+# Opens the built book in headless Chromium (Debian's chromium and chromium-driver; see scripts/).
+browser-test: setup
+	bash scripts/install-browser.sh
+	$(PY) -m pytest -q browser_tests

@@ -137,3 +137,14 @@ def describe(runs: pd.DataFrame) -> str:
         f"profile {', '.join(sorted(runs.profile.unique()))}; dataset {', '.join(sorted(runs.dataset.unique()))}; "
         f"{len(runs)} runs; {n} seeds per alpha"
     )
+
+
+def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per-epoch learning curves (history.csv) of the runs in a `runs` table, with their identity columns."""
+    from .runfolder import HISTORY
+
+    tables = []
+    for run in runs.itertuples():
+        history = pd.read_csv(Path(run.path) / HISTORY)
+        tables.append(history.assign(**{c: getattr(run, c) for c in ID_COLUMNS}))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
