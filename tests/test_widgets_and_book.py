@@ -1,0 +1,56 @@
+import json
+import re
+
+import pandas as pd
+import pytest
+import torch
+
+from selectivity_lib import book
+from selectivity_lib.selectivity import class_selectivity_index
+from selectivity_lib.widgets import IndexExplorer, default_presets
+
+
+def test_explorer_index_is_the_library_index():
+    explorer = IndexExplorer()
+    for name, means in explorer.presets.items():
+        explorer.means = means
+        expected = float(class_selectivity_index(torch.tensor(means, dtype=torch.float64)))
+        assert explorer.si == pytest.approx(expected), name
+
+
+def test_presets_include_the_real_unit_scaled_to_its_largest_mean():
+    presets = default_presets([0.2, 0.4, 0.1] + [0.05] * 7)
+    assert list(presets)[0] == "real unit" and max(presets["real unit"]) == 1.0
+    assert {"uniform", "one class", "sparse"} <= set(presets)
+    assert all(len(m) == 10 for m in presets.values())
+
+
+def test_display_carries_widget_view_and_a_static_page_version():
+    explorer = IndexExplorer(real_unit=[1.0] + [0.5] * 9)
+    data, _ = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    html = data["text/html"]
+    state = json.loads(re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S).group(1))
+    assert state["means"] == explorer.means and state["classes"][0] == "airplane"
+    assert 'type="module"' in html and "function selectivity(" in html
+
+
+def test_mean_ci_text_and_missing_runs():
+    runs = pd.DataFrame({"alpha": [0.0, 0.0, -1.0], "test_acc": [0.5, 0.6, 0.4]})
+    text = book.mean_ci(runs, "test_acc", 0.0, scale=100, digits=1)
+    assert text.startswith("55.0 (95% CI") and text.endswith("n = 2)")
+    assert book.mean_ci(runs, "test_acc", -3.0) == "(no runs yet)"
+
+
+def test_book_profile_is_the_profile_with_most_complete_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SELECTIVITY_RUNS", str(tmp_path))
+    monkeypatch.delenv("SELECTIVITY_BOOK_PROFILE", raising=False)
+    for folder, n in (("smoke", 1), ("cpu", 2), ("parity-fp32", 5)):
+        for i in range(n):
+            run = tmp_path / folder / f"r{i}"
+            run.mkdir(parents=True)
+            (run / "config.json").write_text("{}")
+            (run / "metrics.json").write_text("{}")
+    assert book.book_profile() == "cpu"  # parity-fp32 is not a profile: never the book's sweep
+    monkeypatch.setenv("SELECTIVITY_BOOK_PROFILE", "smoke")
+    assert book.book_profile() == "smoke"
