@@ -19,3 +19,7 @@ class DataError(SelectivityError):
 
 class RunFolderError(SelectivityError):
     """A run folder holds something other than the requested run, or is damaged."""
+
+
+class TrainingDiverged(SelectivityError):
+    """The loss became NaN or infinite; the run folder keeps its last finished epoch."""

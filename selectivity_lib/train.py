@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .config import RunConfig
 from .data import ImageData, load_cifar10, normalize, random_crop_flip, split_indices, synthetic_dataset
+from .errors import TrainingDiverged
 from .models import build_model
 from .runfolder import (
     BEST,
@@ -111,7 +112,7 @@ def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Genera
 
 
 class Trainer:
-    """Holds the model, data and optimizer of one run; `fit` trains, `evaluate` measures."""
+    """The model, data and optimizer of one run: `train_epoch` trains, `evaluate` measures."""
 
     def __init__(self, config: RunConfig, data: ImageData):
         self.config = config
@@ -190,7 +191,10 @@ class Trainer:
         seconds = time.perf_counter() - start
         loss, ce, si, correct = (totals / n).tolist()
         if not math.isfinite(loss):
-            raise FloatingPointError(f"training diverged at epoch {epoch} (loss {loss}): lower |alpha| or lr")
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1} (loss {loss}); the run folder keeps the last finished "
+                "epoch: lower |alpha| or the learning rate"
+            )
         return {
             "epoch": epoch + 1,
             "lr": lr_at(cfg, epoch),

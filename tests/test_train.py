@@ -145,3 +145,21 @@ def test_bf16_and_fp32_paths_both_learn(tmp_path, synthetic):
         for amp in ("off", "bf16")
     }
     assert min(accs.values()) > 0.5, accs
+
+
+def test_divergence_is_a_clear_error_that_keeps_the_last_epoch(tmp_path, synthetic, monkeypatch):
+    from selectivity_lib.errors import TrainingDiverged
+    from selectivity_lib.train import Trainer
+
+    real_step, calls = Trainer.train_step, []
+
+    def step_that_blows_up_in_epoch_2(self, x, y):
+        calls.append(1)
+        out = real_step(self, x, y)
+        return out * float("nan") if len(calls) > 16 else out  # 1000 images / batch 64 = 16 steps an epoch
+
+    monkeypatch.setattr(Trainer, "train_step", step_that_blows_up_in_epoch_2)
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match="diverged in epoch 2.*lower"):
+        train_run(tiny_config(epochs=2), out, data=synthetic, progress=False)
+    assert load_tensors(out / CHECKPOINT)["epoch"] == 1 and not (out / METRICS).exists()
