@@ -106,7 +106,7 @@ def _cli(out: Path, *extra: str) -> list[str]:
 
 
 def test_run_killed_mid_way_resumes_to_the_same_result(tmp_path):
-    env = os.environ | {"OMP_NUM_THREADS": "1"}  # same thread count in every process: same arithmetic
+    env = os.environ | {"OMP_NUM_THREADS": "2"}  # the same thread count in every process: same arithmetic
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_cli(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
