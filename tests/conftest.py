@@ -20,3 +20,10 @@ def isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SELECTIVITY_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("SELECTIVITY_DATA", raising=False)
     return tmp_path / "cache"
+
+
+def tiny_sweep_args(out, alphas=("0",), seeds=("0",), *extra: str) -> list[str]:
+    """CLI arguments for a sweep of 1-epoch runs on 200 synthetic images (seconds per run)."""
+    return ["sweep", "--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size", "500",
+            "--train-subset", "200", "--alphas", *alphas, "--seeds", *seeds, "--no-progress", "--out", str(out),
+            *extra]  # fmt: skip

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import tiny_sweep_args
 
 from selectivity_lib.cli import main
 
@@ -59,27 +60,7 @@ def test_real_process_exit_status_without_traceback(tmp_path):
 
 
 def test_sweep_runs_grid_then_skips_complete_runs(tmp_path, capsys):
-    args = [
-        "sweep",
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "200",
-        "--alphas",
-        "0",
-        "-1",
-        "--seeds",
-        "0",
-        "--no-progress",
-        "--out",
-        str(tmp_path),
-    ]
+    args = tiny_sweep_args(tmp_path, ["0", "-1"])
     assert main(args) == 0
     assert "2 ran, 0 already complete, 0 failed" in capsys.readouterr().out
     assert (tmp_path / "resnet20" / "alpha=-1" / "seed=0" / "metrics.json").is_file()

@@ -3,6 +3,7 @@ import json
 
 import jupytext
 import pytest
+from conftest import tiny_sweep_args
 
 from selectivity_lib.cli import main
 from selectivity_lib.config import RunConfig, make_config
@@ -22,26 +23,7 @@ def test_parameters_cell_maps_one_to_one_to_the_run_config():
 
 
 def test_papermill_sweep_keeps_executed_notebooks_and_skips_complete_runs(tmp_path, capsys):
-    args = [
-        "sweep",
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "200",
-        "--alphas",
-        "-2.5",
-        "--seeds",
-        "3",
-        "--no-progress",
-        "--out",
-        str(tmp_path),
-    ]
+    args = tiny_sweep_args(tmp_path, ["-2.5"], ["3"])
     assert main(args) == 0
     run = tmp_path / "resnet20" / "alpha=-2.5" / "seed=3"
     assert (run / "metrics.json").is_file() and (run / "train.ipynb").is_file()

@@ -5,6 +5,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tiny_sweep_args
 
 from selectivity_lib import plots
 from selectivity_lib.cca_experiment import CCA_FILE, cca_experiment, load_cca
@@ -18,30 +19,7 @@ matplotlib.use("Agg")
 def tiny_sweep(tmp_path_factory):
     """Four real (tiny) runs: alpha 0 and -1, seeds 0 and 1, on the synthetic data."""
     root = tmp_path_factory.mktemp("sweep")
-    args = [
-        "sweep",
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "300",
-        "--batch-size",
-        "100",
-        "--alphas",
-        "0",
-        "-1",
-        "--seeds",
-        "0",
-        "1",
-        "--no-progress",
-        "--out",
-        str(root),
-    ]
+    args = tiny_sweep_args(root, ["0", "-1"], ["0", "1"], "--batch-size", "100", "--train-subset", "300")
     assert main(args) == 0
     return root
 
