@@ -114,14 +114,17 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     engine = a.engine
     if engine == "papermill":
         from .notebook import EXECUTED, execute_run
-    done, ran, failed, data = [], [], [], None
     todo = [(cfg, run_dir(root, cfg)) for cfg in configs]
     done = [out for _, out in todo if (out / "metrics.json").is_file()]
     todo = [(cfg, out) for cfg, out in todo if not (out / "metrics.json").is_file()]
-    print(
-        f"sweep {root}: {len(configs)} runs in the grid, {len(done)} already complete, {len(todo)} to run ({engine})",
-        flush=True,
-    )
+    ran, failed, data = [], [], None
+    print(f"sweep {root}: {len(configs)} runs in the grid, {len(done)} already complete, {len(todo)} to run "
+          f"({engine})", flush=True)  # fmt: skip
+
+    def fail(out: Path, why: str) -> None:
+        failed.append((out, why))
+        print(f"failed {out}: {why}", file=sys.stderr, flush=True)
+
     for cfg, out in tqdm(todo, desc="sweep", unit="run", disable=not a.progress or not todo):
         started = time.perf_counter()
         try:
@@ -130,22 +133,17 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             else:
                 data = data or load_data(cfg)
                 train_run(cfg, out, data=data, progress=a.progress)
-            ran.append(out)
-            print(f"done {out} ({time.perf_counter() - started:.0f} s)", flush=True)
         except SelectivityError as e:
-            failed.append((out, str(e)))
-        except Exception as e:  # a failed notebook: keep going, report at the end
+            fail(out, str(e))
+            continue
+        except Exception as e:  # a notebook that failed: keep going, report at the end
             if engine != "papermill":
                 raise
-            failed.append(
-                (
-                    out,
-                    f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-                    f" (see {out / EXECUTED})",
-                )
-            )
-        if failed and failed[-1][0] == out:
-            print(f"failed {out}: {failed[-1][1]}", file=sys.stderr, flush=True)
+            last_line = str(e).strip().splitlines()[-1] if str(e).strip() else ""
+            fail(out, f"{type(e).__name__}: {last_line} (see {out / EXECUTED})")
+            continue
+        ran.append(out)
+        print(f"done {out} ({time.perf_counter() - started:.0f} s)", flush=True)
     print(f"sweep {root}: {len(ran)} ran, {len(done)} already complete, {len(failed)} failed")
     for out, why in failed:
         print(f"  failed {out}: {why}")
