@@ -179,3 +179,16 @@ def test_spatial_means_gradient_matches_autograd_mean():
     weights = torch.randn(2, 3)
     (spatial_means([x32]) * weights).sum().backward()
     torch.testing.assert_close(x32.grad, (weights / 16)[:, :, None, None].expand(2, 3, 4, 4))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_spatial_means_of_bf16_maps_are_exact_fp32_means_in_either_layout(channels_last):
+    x = torch.rand(4, 6, 8, 8).to(torch.bfloat16)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    means = spatial_means([x, x[:, :3]])
+    assert means.dtype == torch.float32 and means.shape == (4, 9)
+    exact = x.double().mean(dim=(2, 3))
+    torch.testing.assert_close(means.double(), torch.cat([exact, exact[:, :3]], 1), rtol=1e-6, atol=1e-7)
+    x64 = torch.randn(2, 3, 5, 5, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    assert spatial_means([x64]).dtype == torch.float64
