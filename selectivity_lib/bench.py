@@ -279,7 +279,7 @@ def load_bench_data(data_dir: str | None) -> ImageData:
 def run_benchmark(
     models=("resnet20", "vgg16"),
     steps: dict | None = None,
-    rounds: int = 3,
+    rounds: int = 5,
     batch_size: int = 256,
     device: str = "auto",
     data_dir: str | None = None,
@@ -288,7 +288,7 @@ def run_benchmark(
 ) -> dict:
     dev = resolve_device(device)
     if steps is None:
-        steps = {"resnet20": 12, "vgg16": 4} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
+        steps = {"resnet20": 20, "vgg16": 6} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
     data = load_bench_data(data_dir)
     data = ImageData(
         data.name, data.classes, data.train_x[:12_000], data.train_y[:12_000], data.test_x[:100], data.test_y[:100]

@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="trainer vs a plain PyTorch loop: images/s, overhead, GFLOP/s, memory")
     p.add_argument("--models", nargs="+", default=["resnet20", "vgg16"], choices=MODELS)
     p.add_argument("--steps", nargs="+", type=int, help="steps per round, one per model")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto")
     p.add_argument("--data-dir", help="CIFAR-10 folder (synthetic images if none is found)")

@@ -75,13 +75,7 @@ class _SpatialMean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         ctx.shape, ctx.dtype = x.shape, x.dtype
-        acc = torch.promote_types(x.dtype, torch.float32)
-        n, c, h, w = x.shape
-        if x.is_contiguous(memory_format=torch.channels_last):
-            # As an (N, H*W, C) view the sum runs over rows of contiguous channels, without the
-            # full-size fp32 copy that a mean over dims (2, 3) with an fp32 dtype makes of a bf16 map.
-            return x.permute(0, 2, 3, 1).reshape(n, h * w, c).sum(1, dtype=acc) / (h * w)
-        return x.mean(dim=(2, 3), dtype=acc)
+        return x.mean(dim=(2, 3), dtype=torch.promote_types(x.dtype, torch.float32))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
