@@ -36,9 +36,10 @@ test: lint
 bench: setup
 	$(PY) -m selectivity_lib bench $(DATA_ARG)
 
+# --all: every chapter is read again, so new runs reach every page (Sphinx would redo only edited files).
 # -W: any warning (a failed glue, a missing reference) fails the build; a failing cell always does.
 book: setup
-	$(VENV)/bin/jupyter-book build . -W --keep-going
+	$(VENV)/bin/jupyter-book build . --all -W --keep-going
 
 # Opens the built book in headless Chromium (Debian's chromium and chromium-driver; see scripts/).
 browser-test: setup

@@ -343,12 +343,13 @@ def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.
 
 
 def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
-    """Per alpha != 0: the CCA distance ratio mean rho(a_r, a_0) / mean rho(a_r, a_r) per layer, its mean
-    over layers with a bootstrap CI over layers, and a paired t-test (over layers) of the per-layer mean
-    cross distance against the per-layer mean within distance.
+    """Per network (model, activation, slope) and alpha != 0: the CCA distance ratio mean rho(a_r, a_0) /
+    mean rho(a_r, a_r) per layer, its mean over layers with a bootstrap CI over layers, and a paired t-test
+    (over layers) of the per-layer mean cross distance against the per-layer mean within distance.
     """
+    networks = [c for c in ("model", "activation", "slope") if c in distances.columns]
     rows = []
-    for alpha, d in distances[distances.alpha != 0].groupby("alpha"):
+    for key, d in distances[distances.alpha != 0].groupby([*networks, "alpha"]):
         per_layer = d.groupby(["layer_index", "kind"]).distance.mean().unstack()
         if not {"within", "cross"} <= set(per_layer.columns):
             continue
@@ -357,7 +358,8 @@ def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
         t, p = paired_ttest(per_layer["cross"], per_layer["within"]) if len(per_layer) > 1 else (np.nan, np.nan)
         rows.append(
             {
-                "alpha": alpha,
+                **dict(zip(networks, key[:-1], strict=True)),
+                "alpha": key[-1],
                 "ratio": s["mean"],
                 "ci_low": s.ci_low,
                 "ci_high": s.ci_high,
@@ -374,6 +376,8 @@ def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
     table = cca_ratio_table(distances) if not distances.empty else pd.DataFrame()
     if table.empty:
         return _empty(title or "CCA distance ratio")
+    if table.alpha.duplicated().any():
+        raise ValueError("cca_ratio plots one network: select one model and activation first (fig3b does)")
     fig, ax = _figure()
     colors = alpha_colors(table.alpha)
     order = _alpha_axis(ax, table.alpha)

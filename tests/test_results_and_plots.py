@@ -153,3 +153,31 @@ def test_figures_from_real_tiny_runs(tiny_sweep):
     for name in ("1a", "1b", "2a", "2c", "A7a"):
         assert plots.FIGURES[name](r).axes[0].has_data()
     json.loads((tiny_sweep / "resnet20" / "alpha=0" / "seed=0" / "config.json").read_text())
+
+
+def test_cca_ratio_table_keeps_networks_apart():
+    rows = []
+    for activation, slope, cross in (("relu", 0.0, 0.6), ("leaky_relu", 0.5, 0.2)):
+        for layer in range(3):
+            for kind, distance in (("within", 0.4), ("cross", cross)):
+                rows.append(
+                    dict(
+                        model="resnet20",
+                        activation=activation,
+                        slope=slope,
+                        alpha=-1.0,
+                        kind=kind,
+                        layer_index=layer,
+                        distance=distance + 0.01 * layer,
+                    )
+                )
+    table = plots.cca_ratio_table(pd.DataFrame(rows)).set_index("activation")
+    assert len(table) == 2
+    expected = {
+        a: np.mean([(c + 0.01 * k) / (0.4 + 0.01 * k) for k in range(3)])
+        for a, c in (("relu", 0.6), ("leaky_relu", 0.2))
+    }
+    for activation, ratio in expected.items():
+        assert table.loc[activation, "ratio"] == pytest.approx(ratio)
+    with pytest.raises(ValueError, match="select one model"):
+        plots.cca_ratio(pd.DataFrame(rows))
