@@ -88,6 +88,8 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
     sel = runs if (alpha is None or runs.empty) else runs[runs.alpha == alpha]
     if sel.empty:
         return "(no runs yet)"
+    if len(sel) == 1:  # one run has no spread to bootstrap
+        return f"{scale * sel[value].iloc[0]:.{digits}f} (n = 1, no interval)"
     lo, hi = bootstrap_ci(sel[value])
     return (
         f"{scale * sel[value].mean():.{digits}f} (95% CI {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "

@@ -40,6 +40,7 @@ def test_mean_ci_text_and_missing_runs():
     text = book.mean_ci(runs, "test_acc", 0.0, scale=100, digits=1)
     assert text.startswith("55.0 (95% CI") and text.endswith("n = 2)")
     assert book.mean_ci(runs, "test_acc", -3.0) == "(no runs yet)"
+    assert book.mean_ci(runs.iloc[:1], "test_acc", scale=100, digits=1).endswith("(n = 1, no interval)")
 
 
 def test_book_profile_is_the_profile_with_most_complete_runs(tmp_path, monkeypatch):
