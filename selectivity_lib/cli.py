@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ACTIVATIONS, AMP_MODES, DATASETS, MODELS, PROFILES, RunConfig, make_config
+from .config import ACTIVATIONS, AMP_MODES, COMPILE_MODES, DATASETS, MODELS, PROFILES, RunConfig, make_config
 from .errors import SelectivityError
 
 
@@ -43,7 +43,14 @@ def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", default="auto", help=f"mixed precision: {', '.join(AMP_MODES)}")
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const="on",
+        default="auto",
+        choices=COMPILE_MODES,
+        help="torch.compile the training step: auto (runs long enough to repay it), on (also bare --compile), off",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
 
 
@@ -229,7 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto")
     p.add_argument("--data-dir", help="CIFAR-10 folder (synthetic images if none is found)")
-    p.add_argument("--compile", action="store_true", help="also time the trainer under torch.compile")
+    p.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_false",
+        help="leave out the trainer under torch.compile (saves its compile time, up to a minute per path)",
+    )
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
     return parser

@@ -17,6 +17,7 @@ MODELS = ("resnet20", "vgg16")
 ACTIVATIONS = ("relu", "leaky_relu")
 DATASETS = ("cifar10", "synthetic")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
+COMPILE_MODES = ("auto", "on", "off")
 
 # Learning rates of the paper (appendix A.1): 0.1 for ResNet20, 0.01 for VGG16.
 DEFAULT_LR = {"resnet20": 0.1, "vgg16": 0.01}
@@ -74,7 +75,7 @@ class RunConfig:
     device: str = field(default="auto", compare=False)
     amp: str = field(default="auto", compare=False)
     channels_last: bool = field(default=True, compare=False)
-    compile: bool = field(default=False, compare=False)
+    compile: str = field(default="auto", compare=False)  # torch.compile: auto (long runs), on, off
 
     def experiment_fields(self) -> dict:
         """The fields that define the experiment (not machine-local settings), JSON-ready."""
@@ -120,6 +121,8 @@ def _coerce(values: dict) -> dict:
     out = dict(values)
     if "milestones" in out:
         out["milestones"] = tuple(int(m) for m in out["milestones"])
+    if isinstance(out.get("compile"), bool):
+        out["compile"] = "on" if out["compile"] else "off"
     if out.get("layers") is not None:
         layers = out["layers"]
         out["layers"] = tuple(layers.split(",")) if isinstance(layers, str) else tuple(layers)
@@ -159,6 +162,8 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown dataset {cfg.dataset!r}: choose one of {', '.join(DATASETS)}")
     if cfg.amp not in AMP_MODES:
         raise ConfigError(f"unknown amp mode {cfg.amp!r}: choose one of {', '.join(AMP_MODES)}")
+    if cfg.compile not in COMPILE_MODES:
+        raise ConfigError(f"unknown compile mode {cfg.compile!r}: choose one of {', '.join(COMPILE_MODES)}")
     for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay"):
         _float(getattr(cfg, name), name)
     if cfg.activation == "relu" and cfg.slope != 0:

@@ -9,15 +9,22 @@ shuffling and augmentation of each epoch come from a generator seeded by (seed, 
 Speed (see `python -m selectivity_lib bench`): images stay in memory as one uint8 tensor (on the GPU when
 training there), augmentation is done for a whole batch by one gather, the model runs channels-last under
 bf16 autocast where the hardware supports it, and the selectivity term is computed in fp32 from the
-spatial means of the maps the forward pass produced anyway, with one scatter for all layers.
+spatial means of the maps the forward pass produced anyway, with one scatter for all layers. On the CPU,
+glibc is told to keep freed activation memory (`keep_freed_memory`). Runs long enough to repay it
+(`compile="auto"`) torch.compile the forward pass, loss and selectivity term as one graph, so that the
+elementwise work around the convolutions fuses in both passes; an epoch's last, smaller batch runs eagerly.
 """
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
 import math
 import platform
+import shutil
 import subprocess
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -63,6 +70,48 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+# glibc mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed activation memory for the next step instead of returning it.
+
+    By default glibc serves blocks above a (slowly adapting) threshold with fresh mmap calls and trims
+    freed memory back to the system, so every training step page-faults its activations in again: on
+    2 cores about a tenth of the step went to the kernel. Raising both thresholds (blocks up to 32 MiB
+    come from the heap; up to 2 GiB of free heap is kept) removes that. Process-wide and harmless for
+    other code; the process's resident memory stays at its peak. Returns False where it does not apply
+    (not glibc).
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+
+
+# torch.compile costs up to a minute the first time on a machine (seconds once its on-disk cache holds
+# the graph) and saves about a tenth of each ResNet20 step on 2 CPU cores (benchmarks/cpu-2core.txt):
+# `auto` compiles ResNet20 runs with at least this many full batches. VGG16 spends about 80% of its step
+# in convolutions, which compilation leaves as they are; it measured no faster, so it stays eager.
+COMPILE_MIN_STEPS = 400
+COMPILE_PAYS = {"resnet20": True, "vgg16": False}
+
+
+def use_compile(mode: str, model: str, device: torch.device, full_steps: int) -> bool:
+    """Whether to torch.compile the training step: `on`, `off`, or `auto` (long ResNet20 runs where a
+    compiler is available: a C++ compiler on the CPU, Triton on CUDA)."""
+    if mode != "auto":
+        return mode == "on"
+    if not COMPILE_PAYS.get(model, False) or full_steps < COMPILE_MIN_STEPS:
+        return False
+    if device.type == "cuda":
+        return importlib.util.find_spec("triton") is not None
+    return device.type == "cpu" and any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++"))
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
@@ -118,6 +167,8 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self.amp = resolve_amp(config.amp, self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.num_classes = data.num_classes
         self.train_idx, self.val_idx = split_indices(
@@ -142,28 +193,60 @@ class Trainer:
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
-        self.forward = torch.compile(self.model) if config.compile else self.model
+        # Forward pass, loss and selectivity term as one graph: the elementwise work around the
+        # convolutions, in both passes, fuses into a few loops.
+        self.compiled_losses = None
+        full_steps = config.epochs * (len(self.train_y) // config.batch_size)
+        if use_compile(config.compile, config.model, self.device, full_steps):
+            torch.compiler.reset()  # one trainer trains at a time: drop the graphs of earlier ones
+            self.compiled_losses = torch.compile(self.losses, dynamic=False)
+        self._compile_checked = False
 
     def _batch(self, x: torch.Tensor) -> torch.Tensor:
         return normalize(x, self.config.channels_last)
 
-    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        """One SGD step on a uint8 batch. Returns a (4,) tensor: loss, CE, mu_SI, correct count."""
+    def losses(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward pass of a uint8 batch: the loss to minimise and a (4,) tensor of loss, CE, mu_SI, correct."""
         alpha = self.config.alpha
         with autocast(self.device, self.amp):
-            logits, maps = self.forward(self._batch(xb), return_units=True)
+            logits, maps = self.model(self._batch(xb), return_units=True)
         ce = F.cross_entropy(logits.float(), yb)
         # The term's inputs are maps the forward pass made anyway; at alpha = 0 it is only logged.
-        with torch.set_grad_enabled(alpha != 0):
-            si = selectivity_term(
-                spatial_means([maps[i] for i in self.reg_layers]), yb, self.num_classes, self.reg_weights
-            )
+        maps = [maps[i] if alpha != 0 else maps[i].detach() for i in self.reg_layers]
+        si = selectivity_term(spatial_means(maps), yb, self.num_classes, self.reg_weights)
         loss = ce - alpha * si
+        correct = (logits.argmax(1) == yb).sum()
+        return loss, torch.stack([loss.detach(), ce.detach(), si.detach(), correct.float()])
+
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """One SGD step on a uint8 batch. Returns a (4,) tensor: loss, CE, mu_SI, correct count."""
+        # The compiled graph is specialised to full batches; an epoch's last, smaller one runs eagerly.
+        if self.compiled_losses is not None and len(yb) == self.config.batch_size:
+            loss, stats = self._compiled_step_losses(xb, yb)
+        else:
+            loss, stats = self.losses(xb, yb)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        correct = (logits.argmax(1) == yb).sum()
-        return torch.stack([loss.detach(), ce.detach(), si.detach(), correct.float()])
+        return stats
+
+    def _compiled_step_losses(self, xb: torch.Tensor, yb: torch.Tensor):
+        if self._compile_checked:
+            return self.compiled_losses(xb, yb)
+        try:  # the first call compiles; nothing has run yet if compilation fails
+            out = self.compiled_losses(xb, yb)
+        except Exception as e:
+            if self.config.compile == "on":
+                raise
+            warnings.warn(
+                f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                "training on without it. Pass compile='off' (--compile off) to skip the attempt.",
+                stacklevel=2,
+            )
+            self.compiled_losses = None
+            return self.losses(xb, yb)
+        self._compile_checked = True
+        return out
 
     def train_epoch(self, epoch: int, bar=None, max_steps: int | None = None) -> dict:
         """One pass over the training images (or its first `max_steps` batches, for benchmarks)."""
@@ -248,7 +331,7 @@ def run_record(config: RunConfig, data: ImageData, trainer: Trainer | None = Non
             "device": _device_name(trainer.device),
             "amp": str(trainer.amp).replace("torch.", "") if trainer.amp else "fp32",
             "channels_last": config.channels_last,
-            "compile": config.compile,
+            "compile": trainer.compiled_losses is not None,
             "threads": torch.get_num_threads(),
             "python": platform.python_version(),
         }

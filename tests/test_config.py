@@ -29,6 +29,7 @@ def test_short_profiles_scale_milestones():
         (dict(alpha="big"), "alpha must be a number"),
         (dict(model="resnet18"), "unknown model"),
         (dict(activation="tanh"), "unknown activation"),
+        (dict(compile="fast"), "unknown compile mode .fast.: choose one of auto, on, off"),
         (dict(epochs=0), "epochs must be at least 1"),
         (dict(epochs=-3), "epochs must be at least 1"),
         (dict(epochs=2.5), "epochs must be a whole number"),
