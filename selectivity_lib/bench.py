@@ -223,6 +223,21 @@ def timed(runner, steps: int, device: torch.device) -> tuple[float, float]:
     return images / (time.perf_counter() - start), _peak_memory_mib(device)
 
 
+def _serve_path(conn, spec: dict, data: ImageData) -> None:
+    """Child process of one benchmark path: build it, warm it up, then time rounds until told to stop."""
+    device = torch.device(spec["device"])
+    if spec["kind"] == "plain":
+        runner = PlainLoop(spec["model"], data, spec["batch_size"], device, spec["lr"])
+    else:
+        runner = TrainerSteps(
+            spec["model"], data, spec["batch_size"], spec["device"], spec["alpha"], compile=spec["compile"]
+        )
+    runner.run(3)  # warm-up: worker start, allocator, autotuning, compilation
+    conn.send("ready")
+    while (steps := conn.recv()) is not None:
+        conn.send(timed(runner, steps, device))
+
+
 def bench_model(
     model_name: str,
     data: ImageData,
@@ -230,26 +245,51 @@ def bench_model(
     steps: int,
     rounds: int,
     batch_size: int,
-    compile: bool = False,
+    compile: bool = True,
 ) -> list[dict]:
-    lr = 0.1 if model_name == "resnet20" else 0.01
-    paths = {
-        "plain loop (DataLoader + torchvision transforms, fp32, NCHW)": PlainLoop(
-            model_name, data, batch_size, device, lr
-        ),
-        "trainer, alpha = 0": TrainerSteps(model_name, data, batch_size, str(device), 0.0),
-        "trainer, alpha = -1": TrainerSteps(model_name, data, batch_size, str(device), -1.0),
+    """Time each path in its own process, alternating rounds between them.
+
+    Separate processes keep the paths from sharing anything: the trainer tunes glibc's allocator
+    (`train.keep_freed_memory`), which a plain loop as a user writes it does not, and each path's peak
+    memory is its own process's.
+    """
+    common = {"model": model_name, "batch_size": batch_size, "device": str(device), "compile": "off"}
+    specs = {
+        "plain loop (DataLoader + torchvision transforms, fp32, NCHW)": {
+            "kind": "plain",
+            "lr": 0.1 if model_name == "resnet20" else 0.01,
+        },
+        "trainer, alpha = 0": {"kind": "trainer", "alpha": 0.0},
+        "trainer, alpha = -1": {"kind": "trainer", "alpha": -1.0},
     }
     if compile:
-        paths["trainer, alpha = -1, torch.compile"] = TrainerSteps(
-            model_name, data, batch_size, str(device), -1.0, compile=True
-        )
-    for runner in paths.values():  # warm-up: worker start, allocator, autotuning, compilation
-        runner.run(3)
-    results = {name: [] for name in paths}
-    for _ in range(rounds):
-        for name, runner in paths.items():
-            results[name].append(timed(runner, steps, device))
+        specs["trainer, alpha = 0, torch.compile"] = {"kind": "trainer", "alpha": 0.0, "compile": "on"}
+        specs["trainer, alpha = -1, torch.compile"] = {"kind": "trainer", "alpha": -1.0, "compile": "on"}
+    ctx = torch.multiprocessing.get_context("spawn")
+    workers = {}
+    try:
+        for name, spec in specs.items():
+            conn, child_conn = ctx.Pipe()
+            proc = ctx.Process(target=_serve_path, args=(child_conn, common | spec, data))
+            proc.start()
+            workers[name] = (conn, proc)
+        for name, (conn, proc) in workers.items():
+            _receive(conn, proc, name)  # "ready"
+        results = {name: [] for name in specs}
+        for _ in range(rounds):
+            for name, (conn, proc) in workers.items():
+                conn.send(steps)
+                results[name].append(_receive(conn, proc, name))
+    finally:
+        for conn, proc in workers.values():
+            if proc.is_alive():
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
     flops = training_flops_per_image(model_name)
     rows = []
     for name, measurements in results.items():
@@ -268,6 +308,13 @@ def bench_model(
     return rows
 
 
+def _receive(conn, proc, name: str):
+    while not conn.poll(1.0):
+        if not proc.is_alive():
+            raise RuntimeError(f"benchmark path {name!r} died (exit code {proc.exitcode}); its error is above")
+    return conn.recv()
+
+
 def load_bench_data(data_dir: str | None) -> ImageData:
     try:
         data = load_cifar10(data_dir)
@@ -283,7 +330,7 @@ def run_benchmark(
     batch_size: int = 256,
     device: str = "auto",
     data_dir: str | None = None,
-    compile: bool = False,
+    compile: bool = True,
     json_out: str | None = None,
 ) -> dict:
     dev = resolve_device(device)
@@ -308,6 +355,7 @@ def run_benchmark(
         "nominal_bf16_peak_gflop_per_s": peak_nominal,
         "nominal_peak_formula": how,
         "rows": [],
+        "summary": {},
     }
     print(
         f"device: {device_name}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
@@ -323,7 +371,7 @@ def run_benchmark(
     for model_name in models:
         rows = bench_model(model_name, data, dev, steps[model_name], rounds, batch_size, compile)
         report["rows"] += rows
-        base, a0 = rows[0]["images_per_s"], rows[1]["images_per_s"]
+        base = rows[0]["images_per_s"]
         print(
             f"\n{model_name}: {steps[model_name]} steps of {batch_size} images per round, "
             f"{rows[0]['train_gflop_per_image']:.3f} training GFLOP per image"
@@ -334,10 +382,22 @@ def run_benchmark(
                 f"  {row['path']:<62}{row['images_per_s']:8.0f}{row['images_per_s'] / base:9.2f}"
                 f"{row['gflop_per_s']:9.0f}{100 * row['gflop_per_s'] / peak:8.1f}{row['peak_memory_mib']:10.0f}"
             )
-        overhead = 100 * (a0 / rows[2]["images_per_s"] - 1)
-        print(f"  selectivity-term overhead (alpha = -1 vs 0): {overhead:+.1f}% time per image")
-        report[f"{model_name}_speedup"] = rows[2]["images_per_s"] / base
-        report[f"{model_name}_selectivity_overhead_pct"] = overhead
+        speeds = {row["path"]: row["images_per_s"] for row in rows}
+        for variant in ("", ", torch.compile"):
+            if f"trainer, alpha = 0{variant}" not in speeds:
+                continue
+            a0, a1 = speeds[f"trainer, alpha = 0{variant}"], speeds[f"trainer, alpha = -1{variant}"]
+            summary = {
+                "speedup_alpha_0": a0 / base,
+                "speedup_alpha_-1": a1 / base,
+                "selectivity_overhead_pct": 100 * (a0 / a1 - 1),
+            }
+            report["summary"].setdefault(model_name, {})["compiled" if variant else "eager"] = summary
+            print(
+                f"  trainer{variant or ', eager'}: {summary['speedup_alpha_0']:.2f}x (alpha = 0) and "
+                f"{summary['speedup_alpha_-1']:.2f}x (alpha = -1) the plain loop; selectivity-term overhead "
+                f"{summary['selectivity_overhead_pct']:+.1f}% time per image"
+            )
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
