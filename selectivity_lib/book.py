@@ -97,6 +97,12 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
     )
 
 
+def numerics(run) -> str:
+    """How a run computed, from one row of the runs table: 'bf16, channels-last, compiled'."""
+    layout = "channels-last" if run["channels_last"] else "NCHW"
+    return f"{run['amp']}, {layout}, {'compiled' if run['compiled'] else 'eager'}"
+
+
 def show(fig) -> None:
     """Display a figure once (closing it, so the inline backend does not show it a second time)."""
     import matplotlib.pyplot as plt

@@ -53,6 +53,7 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
         "profile": cfg["profile"],
         "dataset": record["data"]["name"],
     }
+    env = record.get("environment", {})
     run = (
         ident
         | {
@@ -61,8 +62,10 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
             "batch_size": cfg["batch_size"],
             "lr": cfg["lr"],
             "regularized_layers": "all" if cfg.get("layers") is None else ",".join(cfg["layers"]),
-            "device": record.get("environment", {}).get("device"),
-            "amp": record.get("environment", {}).get("amp"),
+            "device": env.get("device"),
+            "amp": env.get("amp"),
+            "channels_last": env.get("channels_last"),
+            "compiled": bool(env.get("compile", False)),
         }
         | {k: v for k, v in metrics.items() if k != "layers"}
         | {"path": str(folder)}
