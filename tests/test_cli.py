@@ -73,3 +73,13 @@ def test_sweep_validates_whole_grid_first(tmp_path, capsys):
     assert main(args) == 2
     assert "alpha must be a finite number" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_compile_flag_alone_means_on_and_takes_a_mode():
+    from selectivity_lib.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["train"]).compile == "auto"
+    assert parse(["train", "--compile"]).compile == "on"
+    assert parse(["sweep", "--compile", "off", "--alphas", "0"]).compile == "off"
+    assert parse(["bench"]).compile and not parse(["bench", "--no-compile"]).compile
