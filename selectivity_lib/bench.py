@@ -1,15 +1,17 @@
-"""Training speed: the project's trainer against a plain PyTorch CIFAR loop, side by side in one process.
+"""Training speed: the project's trainer against a plain PyTorch CIFAR loop, side by side in one run.
 
 The plain loop is what a typical user writes: a Dataset that hands out PIL images, torchvision's
 RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize, a DataLoader with one worker per
-core, fp32, NCHW, SGD. The trainer path is `Trainer.train_epoch`, the same code every run uses. Both train
-the same model with the same batch size for the same number of steps; rounds alternate between the paths
-so that a disturbance of the machine hits all of them, and the best round of each path is reported.
+core, fp32, NCHW, SGD. The trainer paths are `Trainer.train_epoch`, the same code every run uses, eager and
+compiled. All train the same model with the same batch size for the same number of steps, each in its own
+process (the trainer's allocator settings are process-wide and must not reach the plain loop); rounds
+alternate between the paths so that a disturbance of the machine hits all of them, and the best round of
+each path is reported.
 
 Also printed: the selectivity term's overhead (trainer at alpha = 0 against alpha = -1), the achieved
 GFLOP/s (training FLOPs per image counted by torch.utils.flop_counter times images/s), the share of the
-device's bf16 peak, and peak memory of each phase (resident set size on the CPU, without DataLoader
-workers; allocated memory on CUDA).
+device's bf16 peak, and peak memory of each path (its process's resident set size on the CPU, without
+DataLoader workers; allocated memory on CUDA).
 """
 
 from __future__ import annotations
@@ -247,12 +249,7 @@ def bench_model(
     batch_size: int,
     compile: bool = True,
 ) -> list[dict]:
-    """Time each path in its own process, alternating rounds between them.
-
-    Separate processes keep the paths from sharing anything: the trainer tunes glibc's allocator
-    (`train.keep_freed_memory`), which a plain loop as a user writes it does not, and each path's peak
-    memory is its own process's.
-    """
+    """Time each path in its own process (see the module docstring), alternating rounds between them."""
     common = {"model": model_name, "batch_size": batch_size, "device": str(device), "compile": "off"}
     specs = {
         "plain loop (DataLoader + torchvision transforms, fp32, NCHW)": {
