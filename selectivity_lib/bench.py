@@ -12,6 +12,11 @@ Also printed: the selectivity term's overhead (trainer at alpha = 0 against alph
 GFLOP/s (training FLOPs per image counted by torch.utils.flop_counter times images/s), the share of the
 device's bf16 peak, and peak memory of each path (its process's resident set size on the CPU, without
 DataLoader workers; allocated memory on CUDA).
+
+`bench --breakdown` (`run_breakdown`) instead profiles the CPU trainer's steps and splits their time into
+convolutions, torch.compile's generated kernels and the rest. FLOPs follow torch.utils.flop_counter, which
+counts a convolution's multiply-adds over the zero padding too: layers with small maps (VGG16's 2 x 2)
+compute fewer FLOPs than counted, which flatters their rates.
 """
 
 from __future__ import annotations
@@ -123,15 +128,20 @@ class TrainerSteps:
         return min(steps * self.trainer.config.batch_size, len(self.trainer.train_y))
 
 
-def training_flops_per_image(model_name: str, batch_size: int = 32) -> float:
-    """FLOPs of one forward and backward pass per image, counted by torch.utils.flop_counter."""
+def training_flops_by_op(model_name: str, batch_size: int = 32) -> dict[str, float]:
+    """FLOPs per image of one forward and backward pass, by ATen op, counted by torch.utils.flop_counter."""
     from torch.utils.flop_counter import FlopCounterMode
 
     model = build_model(model_name)
     x, y = torch.randn(batch_size, 3, 32, 32), torch.arange(batch_size) % 10
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(model(x), y).backward()
-    return counter.get_total_flops() / batch_size
+    return {str(op): flops / batch_size for op, flops in counter.get_flop_counts()["Global"].items()}
+
+
+def training_flops_per_image(model_name: str, batch_size: int = 32) -> float:
+    """FLOPs of one forward and backward pass per image, counted by torch.utils.flop_counter."""
+    return sum(training_flops_by_op(model_name, batch_size).values())
 
 
 @torch.no_grad()
@@ -312,6 +322,75 @@ def _receive(conn, proc, name: str):
     return conn.recv()
 
 
+# Where a trainer step's time goes: the profiler's self time of each op, grouped. A torch.compile graph's
+# generated kernels are not ATen ops; they run inside the graph's call and count as its self time. "Other
+# ATen ops" are, eager, batch norm, ReLU, the residual adds and the loss; either way the data augmentation
+# and the optimizer. "Outside ATen ops" is Python, the autograd engine and the profiler itself.
+PARTS = (
+    ("convolutions, forward", lambda k: "convolution" in k and "backward" not in k),
+    ("convolutions, backward", lambda k: "convolution_backward" in k),
+    ("matrix products", lambda k: k in ("aten::mm", "aten::addmm", "aten::bmm")),
+    ("generated kernels (torch.compile)", lambda k: k.startswith("## Call CompiledFxGraph")),
+    ("other ATen ops", lambda k: k.startswith("aten::")),
+)
+PART_FLOP_OPS = {PARTS[0][0]: ("aten.convolution",), PARTS[1][0]: ("aten.convolution_backward",)}
+
+
+def step_breakdown(
+    model_name: str, data: ImageData, batch_size: int, compile: str, steps: int = 10, alpha: float = 0.0
+) -> dict:
+    """Profile `steps` trainer steps on the CPU and split the time per step into PARTS.
+
+    Each part gets its milliseconds per step, its share of the step's wall time and, for the convolutions,
+    the GFLOP/s they achieve (FLOPs counted by torch.utils.flop_counter). What no ATen op covers (Python
+    between ops, the autograd engine's bookkeeping, the profiler's own cost) is its own part, so the parts
+    add up to the wall time. The profiler slows the eager trainer, with its many small ops, the most.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    runner = TrainerSteps(model_name, data, batch_size, "cpu", alpha, compile=compile)
+    runner.run(3)  # warm-up, compilation included
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        images = runner.run(steps)
+        wall = time.perf_counter() - start
+    n_steps = images / batch_size
+    seconds = dict.fromkeys([name for name, _ in PARTS], 0.0)
+    for event in prof.key_averages():
+        name = next((name for name, match in PARTS if match(event.key)), None)
+        if name is not None:
+            seconds[name] += event.self_cpu_time_total / 1e6
+    flops = training_flops_by_op(model_name)
+    parts = []
+    for name, t in [*seconds.items(), ("outside ATen ops", None)]:
+        ms = (wall - sum(seconds.values())) / n_steps * 1e3 if t is None else t / n_steps * 1e3
+        part = {"part": name, "ms_per_step": ms, "share": ms / (wall / n_steps * 1e3)}
+        if name in PART_FLOP_OPS and ms > 0:
+            per_step = sum(flops.get(op, 0.0) for op in PART_FLOP_OPS[name]) * batch_size
+            part["gflop_per_s"] = per_step / (ms / 1e3) / 1e9
+        parts.append(part)
+    return {
+        "model": model_name,
+        "path": "trainer, alpha = 0" + (", torch.compile" if runner.trainer.compiled_losses is not None else ""),
+        "steps": n_steps,
+        "ms_per_step": wall / n_steps * 1e3,
+        "images_per_s": images / wall,
+        "parts": parts,
+    }
+
+
+def print_breakdown(result: dict, peak: float) -> None:
+    print(
+        f"\n{result['model']}, {result['path']}: {result['ms_per_step']:.0f} ms per step "
+        f"({result['images_per_s']:.0f} img/s under the profiler, {result['steps']:.0f} steps)"
+    )
+    print(f"  {'part':<36}{'ms/step':>8}{'share':>8}{'GFLOP/s':>9}{'% peak':>8}")
+    for part in result["parts"]:
+        rate = part.get("gflop_per_s")
+        figures = f"{rate:9.0f}{100 * rate / peak:8.1f}" if rate is not None else ""
+        print(f"  {part['part']:<36}{part['ms_per_step']:8.1f}{100 * part['share']:7.1f}%{figures}")
+
+
 def load_bench_data(data_dir: str | None) -> ImageData:
     try:
         data = load_cifar10(data_dir)
@@ -395,6 +474,35 @@ def run_benchmark(
                 f"{summary['speedup_alpha_-1']:.2f}x (alpha = -1) the plain loop; selectivity-term overhead "
                 f"{summary['selectivity_overhead_pct']:+.1f}% time per image"
             )
+    if json_out:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def run_breakdown(
+    models=("resnet20", "vgg16"),
+    steps: dict | None = None,
+    batch_size: int = 256,
+    data_dir: str | None = None,
+    compile: bool = True,
+    json_out: str | None = None,
+) -> dict:
+    """`bench --breakdown`: where a step of the CPU trainer spends its time, eager and compiled."""
+    steps = steps or {"resnet20": 10, "vgg16": 3}
+    data = load_bench_data(data_dir)
+    peak = max(measured_bf16_peak(torch.device("cpu")), nominal_cpu_bf16_peak()[0] or 0.0)
+    print(
+        f"device: {platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"data {data.name}, batch {batch_size}; % peak below is of {peak:.0f} GFLOP/s (as in the benchmark)"
+    )
+    print("convolution FLOPs as torch.utils.flop_counter counts them: taps over the zero padding included")
+    report = {"device": f"{platform.machine()} CPU", "peak_used_gflop_per_s": peak, "breakdowns": []}
+    for model_name in models:
+        for mode in ("off", "on") if compile else ("off",):
+            result = step_breakdown(model_name, data, batch_size, mode, steps.get(model_name, 10))
+            print_breakdown(result, peak)
+            report["breakdowns"].append(result)
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")

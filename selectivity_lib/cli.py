@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .config import ACTIVATIONS, AMP_MODES, COMPILE_MODES, DATASETS, MODELS, PROFILES, RunConfig, make_config
-from .errors import SelectivityError
+from .errors import ConfigError, SelectivityError
 
 
 def run_dir(root: str | Path, config: RunConfig) -> Path:
@@ -158,9 +158,16 @@ def cmd_sweep(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from .bench import run_benchmark
+    from .bench import run_benchmark, run_breakdown
 
+    if a.steps and len(a.steps) != len(a.models):
+        raise ConfigError(f"--steps takes one number per model: {len(a.models)} models, {len(a.steps)} numbers")
     steps = dict(zip(a.models, a.steps, strict=True)) if a.steps else None
+    if a.breakdown:
+        if a.device not in ("auto", "cpu"):
+            raise ConfigError(f"--breakdown profiles the CPU trainer only; drop --device {a.device}")
+        run_breakdown(a.models, steps, a.batch_size, a.data_dir, a.compile, a.json)
+        return 0
     run_benchmark(
         models=a.models,
         steps=steps,
@@ -241,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="compile",
         action="store_false",
         help="leave out the trainer under torch.compile (saves its compile time, up to a minute per path)",
+    )
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="instead of the comparison, profile the CPU trainer's steps (eager and compiled) and show where "
+        "their time goes: convolutions, generated kernels, other ops",
     )
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)

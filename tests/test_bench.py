@@ -1,6 +1,9 @@
 import json
 
+import pytest
+
 from selectivity_lib.bench import run_benchmark
+from selectivity_lib.cli import main
 
 
 def test_benchmark_times_every_path_in_its_own_process_and_reports_figures(tmp_path, capsys):
@@ -27,3 +30,32 @@ def test_benchmark_times_every_path_in_its_own_process_and_reports_figures(tmp_p
     assert json.loads(out.read_text())["summary"] == report["summary"]
     printed = capsys.readouterr().out
     assert "x plain" in printed and "selectivity-term overhead" in printed
+
+
+def test_breakdown_splits_a_step_into_parts_that_add_up_to_its_wall_time():
+    from selectivity_lib.bench import PARTS, step_breakdown
+    from selectivity_lib.data import synthetic_dataset
+
+    data = synthetic_dataset(train_per_class=20, test_per_class=2)
+    result = step_breakdown("resnet20", data, batch_size=32, compile="off", steps=2)
+    parts = {part["part"]: part for part in result["parts"]}
+    assert list(parts)[: len(PARTS)] == [name for name, _ in PARTS] and len(parts) == len(PARTS) + 1
+    assert sum(part["ms_per_step"] for part in parts.values()) == pytest.approx(result["ms_per_step"])
+    assert result["steps"] == 2 and result["path"] == "trainer, alpha = 0"
+    forward, backward = parts[PARTS[0][0]], parts[PARTS[1][0]]
+    assert forward["ms_per_step"] > 0 and backward["ms_per_step"] > 0
+    assert forward["gflop_per_s"] > 0 and backward["gflop_per_s"] > 0
+    assert parts["generated kernels (torch.compile)"]["ms_per_step"] == 0  # eager: no compiled graph
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--breakdown", "--device", "cuda"], "--breakdown profiles the CPU trainer only"),
+        (["--models", "resnet20", "vgg16", "--steps", "3"], "--steps takes one number per model"),
+    ],
+)
+def test_bench_bad_arguments_are_one_sentence_and_exit_2(args, message, capsys):
+    assert main(["bench", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
