@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from .config import make_config
 from .data import CIFAR10_MEAN, CIFAR10_STD, ImageData, load_cifar10, synthetic_dataset
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .models import build_model
 from .train import Trainer, resolve_device
 
@@ -349,6 +349,11 @@ def step_breakdown(
     from torch.profiler import ProfilerActivity, profile
 
     runner = TrainerSteps(model_name, data, batch_size, "cpu", alpha, compile=compile)
+    if steps * batch_size > len(runner.trainer.train_y):
+        raise ConfigError(
+            f"{steps} steps of {batch_size} images need more than the {len(runner.trainer.train_y)} training "
+            "images here: ask for fewer steps or a smaller batch"
+        )
     runner.run(3)  # warm-up, compilation included
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         start = time.perf_counter()

@@ -59,3 +59,13 @@ def test_bench_bad_arguments_are_one_sentence_and_exit_2(args, message, capsys):
     assert main(["bench", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_breakdown_refuses_more_steps_than_the_data_holds():
+    from selectivity_lib.bench import step_breakdown
+    from selectivity_lib.data import synthetic_dataset
+    from selectivity_lib.errors import ConfigError
+
+    data = synthetic_dataset(train_per_class=20, test_per_class=2)  # 100 training images after validation
+    with pytest.raises(ConfigError, match="ask for fewer steps"):
+        step_breakdown("resnet20", data, batch_size=32, compile="off", steps=4)
