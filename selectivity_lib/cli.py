@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-compile",
         dest="compile",
         action="store_false",
-        help="leave out the trainer under torch.compile (saves its compile time, up to a minute per path)",
+        help="leave out the trainer under torch.compile (saves its compile time)",
     )
     p.add_argument(
         "--breakdown",

@@ -18,6 +18,7 @@ elementwise work around the convolutions fuses in both passes; an epoch's last, 
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.util
 import math
 import platform
@@ -76,6 +77,7 @@ def cpu_has_bf16() -> bool:
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 
 
+@functools.cache  # process-wide: once is enough
 def keep_freed_memory() -> bool:
     """Make glibc's malloc keep freed activation memory for the next step instead of returning it.
 
@@ -94,12 +96,13 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
-# torch.compile costs up to a minute the first time on a machine (seconds once its on-disk cache holds
-# the graph) and saves about a tenth of each ResNet20 step on 2 CPU cores (benchmarks/cpu-2core.txt):
-# `auto` compiles ResNet20 runs with at least this many full batches. VGG16 spends about 80% of its step
-# in convolutions, which compilation leaves as they are; it measured no faster, so it stays eager.
+# torch.compile is slow the first time on a machine (fast once its on-disk cache holds the graph) and
+# saves about a tenth of each ResNet20 step on 2 CPU cores (benchmarks/cpu-2core.txt): `auto` compiles
+# ResNet20 runs with at least this many full batches. VGG16 spends about three quarters of its step in
+# convolutions (benchmarks/cpu-2core-breakdown.txt), which compilation leaves as they are; it measured no
+# faster, so it stays eager.
 COMPILE_MIN_STEPS = 400
-COMPILE_PAYS = {"resnet20": True, "vgg16": False}
+COMPILE_PAYS = {"resnet20"}
 
 
 def use_compile(mode: str, model: str, device: torch.device, full_steps: int) -> bool:
@@ -107,7 +110,7 @@ def use_compile(mode: str, model: str, device: torch.device, full_steps: int) ->
     compiler is available: a C++ compiler on the CPU, Triton on CUDA)."""
     if mode != "auto":
         return mode == "on"
-    if not COMPILE_PAYS.get(model, False) or full_steps < COMPILE_MIN_STEPS:
+    if model not in COMPILE_PAYS or full_steps < COMPILE_MIN_STEPS:
         return False
     if device.type == "cuda":
         return importlib.util.find_spec("triton") is not None
