@@ -12,7 +12,17 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ACTIVATIONS, AMP_MODES, COMPILE_MODES, DATASETS, MODELS, PROFILES, RunConfig, make_config
+from .config import (
+    ACTIVATIONS,
+    AMP_MODES,
+    COMPILE_MODES,
+    DATASETS,
+    MODELS,
+    PROFILES,
+    SCHEDULES,
+    RunConfig,
+    make_config,
+)
 from .errors import ConfigError, SelectivityError
 
 
@@ -31,8 +41,11 @@ def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
         p.add_argument("--alpha", type=float, default=0.0, help="regularizer scale (<0 penalizes selectivity)")
         p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override the profile's epochs (milestones scale with them)")
-    p.add_argument("--milestones", type=int, nargs="+", help="epochs at which the lr is multiplied by 0.1")
-    p.add_argument("--lr", type=float, help="initial learning rate (default: 0.1 ResNet20, 0.01 VGG16)")
+    p.add_argument("--milestones", type=int, nargs="+", help="step schedule: epochs at which the lr is x0.1")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 ResNet20, 0.01 VGG16)")
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default: the profile's)")
+    p.add_argument("--warmup-epochs", type=float, help="linear warm-up per step over this many epochs")
+    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="Nesterov momentum")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--train-subset", type=int, help="train on this many images of the split (0: all)")
     p.add_argument("--val-size", type=int)
@@ -59,6 +72,9 @@ def _common_fields(a: argparse.Namespace) -> dict:
         epochs=a.epochs,
         milestones=a.milestones,
         lr=a.lr,
+        schedule=a.schedule,
+        warmup_epochs=a.warmup_epochs,
+        nesterov=a.nesterov,
         batch_size=a.batch_size,
         train_subset=a.train_subset,
         val_size=a.val_size,

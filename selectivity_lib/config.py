@@ -18,6 +18,8 @@ ACTIVATIONS = ("relu", "leaky_relu")
 DATASETS = ("cifar10", "synthetic")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 COMPILE_MODES = ("auto", "on", "off")
+# step: x lr_decay at each milestone epoch (the paper's); linear and cosine: decay per step to zero at the end.
+SCHEDULES = ("step", "linear", "cosine")
 
 # Learning rates of the paper (appendix A.1): 0.1 for ResNet20, 0.01 for VGG16.
 DEFAULT_LR = {"resnet20": 0.1, "vgg16": 0.01}
@@ -33,10 +35,21 @@ class Profile:
     train_subset: int | None  # None: the full 45k training split
     seeds: int  # replicates per alpha that a sweep at this profile runs by default
     description: str
+    schedule: str = "step"
+    warmup_epochs: float = 0.0
+    nesterov: bool = False
 
 
 PROFILES: dict[str, Profile] = {
     "paper": Profile(200, None, 20, "the paper's recipe: 200 epochs on the 45k split, 20 seeds (GPU work)"),
+    "full": Profile(
+        22,
+        None,
+        3,
+        "22 epochs on the 45k split, linear decay per step after a 1-epoch warm-up, 3 seeds (2-core CPU, ~20 min)",
+        schedule="linear",
+        warmup_epochs=1.0,
+    ),
     "cpu": Profile(12, 10_000, 3, "12 epochs on a 10k subset of the training split, 3 seeds (2-core CPU)"),
     "smoke": Profile(2, 1_000, 2, "2 epochs on 1k images: checks that the pipeline runs end to end"),
 }
@@ -58,10 +71,13 @@ class RunConfig:
     seed: int = 0
     profile: str = "cpu"
     epochs: int = 12
-    milestones: tuple[int, ...] = (6, 9)
-    lr: float = 0.1
+    milestones: tuple[int, ...] = (6, 9)  # step schedule only: epochs at which the lr is multiplied by lr_decay
+    lr: float = 0.1  # the peak learning rate (reached after the warm-up)
     lr_decay: float = 0.1
+    schedule: str = "step"
+    warmup_epochs: float = 0.0  # the lr rises linearly, per step, from lr/warm-up steps to lr over these epochs
     momentum: float = 0.9
+    nesterov: bool = False
     weight_decay: float = 1e-4
     batch_size: int = 256
     train_subset: int | None = 10_000
@@ -83,6 +99,15 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+# Experiment fields added after runs were committed, with the value that every earlier run had implicitly.
+ADDED_FIELDS = {"schedule": "step", "warmup_epochs": 0.0, "nesterov": False}
+
+
+def complete_experiment(saved: dict) -> dict:
+    """A recorded experiment config with the fields added since it was written filled in (see ADDED_FIELDS)."""
+    return {**ADDED_FIELDS, **saved}
 
 
 def _jsonable(value):
@@ -110,7 +135,10 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     subset = values.get("train_subset", p.train_subset)
     values["train_subset"] = None if subset == 0 else subset  # 0 asks for the full training split
     values.update(profile=profile, epochs=epochs)
-    values.setdefault("milestones", scaled_milestones(epochs))
+    values.setdefault("schedule", p.schedule)
+    values.setdefault("warmup_epochs", p.warmup_epochs)
+    values.setdefault("nesterov", p.nesterov)
+    values.setdefault("milestones", scaled_milestones(epochs) if values["schedule"] == "step" else ())
     values.setdefault("lr", DEFAULT_LR[model])
     cfg = RunConfig(**_coerce(values))
     validate(cfg)
@@ -126,7 +154,7 @@ def _coerce(values: dict) -> dict:
     if out.get("layers") is not None:
         layers = out["layers"]
         out["layers"] = tuple(layers.split(",")) if isinstance(layers, str) else tuple(layers)
-    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay"):
+    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
         if name in out:
             out[name] = _float(out[name], name)
     return out
@@ -164,8 +192,12 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown amp mode {cfg.amp!r}: choose one of {', '.join(AMP_MODES)}")
     if cfg.compile not in COMPILE_MODES:
         raise ConfigError(f"unknown compile mode {cfg.compile!r}: choose one of {', '.join(COMPILE_MODES)}")
-    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay"):
+    if cfg.schedule not in SCHEDULES:
+        raise ConfigError(f"unknown schedule {cfg.schedule!r}: choose one of {', '.join(SCHEDULES)}")
+    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
         _float(getattr(cfg, name), name)
+    if not isinstance(cfg.nesterov, bool):
+        raise ConfigError(f"nesterov must be true or false, got {cfg.nesterov!r}")
     if cfg.activation == "relu" and cfg.slope != 0:
         raise ConfigError(f"slope={cfg.slope} needs activation='leaky_relu'; plain ReLU has slope 0")
     if cfg.activation == "leaky_relu" and not 0 < cfg.slope < 1:
@@ -176,6 +208,10 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"lr_decay must lie in (0, 1], got {cfg.lr_decay}")
     if cfg.weight_decay < 0 or not 0 <= cfg.momentum < 1:
         raise ConfigError("weight_decay must be >= 0 and momentum in [0, 1)")
+    if cfg.nesterov and cfg.momentum == 0:
+        raise ConfigError("nesterov needs momentum > 0")
+    if not 0 <= cfg.warmup_epochs < cfg.epochs:
+        raise ConfigError(f"warmup_epochs must lie in [0, epochs={cfg.epochs}), got {cfg.warmup_epochs}")
     _int(cfg.epochs, "epochs", 1)
     _int(cfg.seed, "seed", 0)
     _int(cfg.split_seed, "split_seed", 0)
@@ -186,6 +222,8 @@ def validate(cfg: RunConfig) -> None:
         _int(cfg.train_subset, "train_subset", 10)
     if any(not 0 < m <= cfg.epochs for m in cfg.milestones) or list(cfg.milestones) != sorted(cfg.milestones):
         raise ConfigError(f"milestones {cfg.milestones} must be increasing epochs within 1..{cfg.epochs}")
+    if cfg.schedule != "step" and cfg.milestones:
+        raise ConfigError(f"milestones {cfg.milestones} belong to the step schedule, not {cfg.schedule!r}: drop them")
     if cfg.layers is not None:
         from .models import unit_layer_names
 

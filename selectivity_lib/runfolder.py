@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from .config import complete_experiment
 from .errors import RunFolderError
 
 CONFIG, HISTORY, UNITS, METRICS = "config.json", "history.csv", "units.npz", "metrics.json"
@@ -96,6 +97,8 @@ def check_reusable(folder: Path, record: dict) -> str:
             raise RunFolderError(f"{folder} holds run files but no {CONFIG}: choose another --out or empty it")
         return "new"
     saved = read_json(config)
+    if isinstance(saved.get("config"), dict):
+        saved["config"] = complete_experiment(saved["config"])
     diffs = [
         f"{key}: {saved.get(section, {}).get(key)!r} there, {value!r} here"
         for section in ("config", "data")

@@ -154,9 +154,24 @@ def load_data(config: RunConfig) -> ImageData:
     return load_cifar10(config.data_dir)
 
 
-def lr_at(config: RunConfig, epoch: int) -> float:
-    """Learning rate of 0-based `epoch`: decayed by lr_decay at each milestone already reached."""
-    return config.lr * config.lr_decay ** sum(epoch >= m for m in config.milestones)
+def lr_at(config: RunConfig, epoch: int, step: int = 0, steps_per_epoch: int = 1) -> float:
+    """Learning rate of step `step` (0-based) of 0-based `epoch`, with `steps_per_epoch` steps per epoch.
+
+    A warm-up of `warmup_epochs` raises the rate linearly per step to `lr`. After it, `step` multiplies by
+    lr_decay at each milestone already reached (per epoch, the paper's schedule); `linear` falls per step
+    to lr / (remaining steps) at the last step, never reaching zero; `cosine` follows half a cosine to ~0.
+    """
+    g = epoch * steps_per_epoch + step  # global step
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    total = config.epochs * steps_per_epoch
+    if g < warmup:
+        return config.lr * (g + 1) / warmup
+    if config.schedule == "step":
+        return config.lr * config.lr_decay ** sum(epoch >= m for m in config.milestones)
+    done = (g - warmup) / (total - warmup)  # 0 at the end of the warm-up, < 1 at the last step
+    if config.schedule == "linear":
+        return config.lr * (1 - done)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
@@ -194,7 +209,11 @@ class Trainer:
         self.layer_sizes = [m.shape[1] for m in maps]
         self.reg_weights = layer_weights([self.layer_sizes[i] for i in self.reg_layers], device=dev)
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            self.model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            nesterov=config.nesterov,
         )
         # Forward pass, loss and selectivity term as one graph: the elementwise work around the
         # convolutions, in both passes, fuses into a few loops.
@@ -255,16 +274,17 @@ class Trainer:
         """One pass over the training images (or its first `max_steps` batches, for benchmarks)."""
         cfg = self.config
         self.model.train()
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(cfg, epoch)
         g = epoch_generator(cfg.seed, epoch, self.device)
         perm = torch.randperm(len(self.train_y), generator=g, device=self.device)
+        steps_per_epoch = math.ceil(len(perm) / cfg.batch_size)  # the schedule's clock: full epochs
         if max_steps is not None:
             perm = perm[: max_steps * cfg.batch_size]
         n = len(perm)
         totals = torch.zeros(4, device=self.device)
         start = time.perf_counter()
         for i in range(0, n, cfg.batch_size):
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr_at(cfg, epoch, i // cfg.batch_size, steps_per_epoch)
             idx = perm[i : i + cfg.batch_size]
             xb = random_crop_flip(self.train_x[idx], g)
             stats = self.train_step(xb, self.train_y[idx])
@@ -283,7 +303,7 @@ class Trainer:
             )
         return {
             "epoch": epoch + 1,
-            "lr": lr_at(cfg, epoch),
+            "lr": lr_at(cfg, epoch, 0, steps_per_epoch),  # at the epoch's first step
             "train_loss": loss,
             "train_ce": ce,
             "train_mu_si": si,
