@@ -19,6 +19,7 @@ ORDER=(linear-e22 linear-e22-lr0.2-nesterov step-e22 cosine-e22-nesterov)
 for name in "${@:-${ORDER[@]}}"; do
     args=${RECIPE[$name]:?unknown recipe $name: choose from ${ORDER[*]}}
     out=runs/recipe/$name
+    mkdir -p runs/recipe
     # shellcheck disable=SC2086
     "$PY" -m selectivity_lib train --profile full --model resnet20 --alpha 0 --seed 0 $args \
         --data-dir "$DATA" --no-progress --out "$out" 2>&1 | tee -a "$out.log"
