@@ -1,10 +1,12 @@
 """The paper's CCA experiment (section 4.2): is selectivity suppressed, or only rotated off the unit axes?
 
-For each network family in a sweep (model, activation, slope, profile, dataset), every unit layer's
+For each network family in a sweep (model, activation, slope and one recipe), every unit layer's
 activations are taken from each complete run's best-validation weights on the same test images, and the
 PWCCA distance is computed for
     within pairs: every pair of replicates at the same alpha, rho(a_r, a_r);
-    cross pairs:  every (alpha_r replicate, alpha = 0 replicate) pair, rho(a_r, a_0).
+    cross pairs:  every (alpha_r replicate, alpha = 0 replicate) pair of different seeds, rho(a_r, a_0).
+Pairs are only ever of networks with different seeds: two networks with one seed share their initialisation
+and the order of their data, and come out much closer than replicates do.
 The distances go to `<sweep>/<family>/cca_distances.csv` (one row per pair and layer), which the book
 reads; weights are not needed after that. Memory: one family's baseline and one alpha's activations at a
 time, each (neurons x datapoints) per layer.
@@ -22,8 +24,9 @@ import torch
 from .cca import position_sample, pwcca_distance
 from .data import load_cifar10, normalize, synthetic_dataset
 from .errors import DataError, RunFolderError
+from .grid import arch_label
 from .models import build_model
-from .results import arch_label, load_results
+from .results import load_results, one_recipe
 from .runfolder import BEST, CONFIG, load_tensors, read_json, write_csv
 
 CCA_FILE = "cca_distances.csv"
@@ -96,17 +99,24 @@ def cca_experiment(
     progress=print,
 ) -> dict[Path, pd.DataFrame]:
     """Run the CCA experiment for every family under `sweep`; returns {csv path: distances table}."""
-    runs = load_results(sweep).runs
+    sweep = Path(sweep)
+    if not sweep.is_dir():
+        raise RunFolderError(f"{sweep} is not a folder: pass a sweep folder such as runs/full")
+    runs = one_recipe(load_results(sweep).runs, where=str(sweep))
     if runs.empty:
         raise RunFolderError(f"no complete runs under {sweep}: train some first")
     written = {}
-    family_keys = ["model", "activation", "slope", "profile", "dataset"]
+    family_keys = ["model", "activation", "slope", "profile", "dataset", "recipe"]
     for key, family in runs.groupby(family_keys):
         info = dict(zip(family_keys, key, strict=True))
         label = arch_label(info["model"], info["activation"], info["slope"])
         base_runs = family[family.alpha == 0]
         if len(base_runs) == 0:
             progress(f"skip {label} ({info['profile']}): no alpha = 0 runs to compare with")
+            continue
+        if family.seed.nunique() < 2:
+            progress(f"skip {label} ({info['profile']}): every run has seed {family.seed.iloc[0]}, and pairs must "
+                     "be of networks with different seeds")  # fmt: skip
             continue
         images = _test_images(info["dataset"], n_images, seed, data_dir)
         names = build_model(info["model"]).unit_layers
@@ -122,20 +132,20 @@ def cca_experiment(
         rows = []
         for alpha, group in family.groupby("alpha"):
             acts = base if alpha == 0 else activations(group)
-            for s1, s2 in itertools.combinations(sorted(acts), 2):
-                rows += _pair_rows(
-                    acts[s1],
-                    acts[s2],
-                    common | {"alpha": alpha, "kind": "within", "seed_a": s1, "seed_b": s2, "pair": f"{s1}-{s2}"},
-                )
-            if alpha != 0:
-                for s1, s2 in itertools.product(sorted(acts), sorted(base)):
-                    rows += _pair_rows(
-                        acts[s1],
-                        base[s2],
-                        common | {"alpha": alpha, "kind": "cross", "seed_a": s1, "seed_b": s2, "pair": f"{s1}-{s2}"},
-                    )
+            for kind, pairs in (
+                ("within", itertools.combinations(sorted(acts), 2)),
+                ("cross", itertools.product(sorted(acts), sorted(base)) if alpha != 0 else ()),
+            ):
+                for s1, s2 in pairs:
+                    if s1 == s2:  # same initialisation and data order: not replicates (DESIGN, CCA)
+                        continue
+                    other = acts[s2] if kind == "within" else base[s2]
+                    ids = {"alpha": alpha, "kind": kind, "seed_a": s1, "seed_b": s2, "pair": f"{s1}-{s2}"}
+                    rows += _pair_rows(acts[s1], other, common | ids)  # fmt: skip
             progress(f"  alpha = {alpha:g}: {len(group)} runs done")
+        if not rows:
+            progress(f"skip {label} ({info['profile']}): no pair of networks with different seeds")
+            continue
         table = pd.DataFrame(rows)
         table["layer"] = [names[i] for i in table.layer_index]
         out = Path(base_runs.path.iloc[0]).parents[1] / CCA_FILE

@@ -7,7 +7,6 @@ stderr and exit status 2, never a traceback or a damaged run folder.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -24,12 +23,7 @@ from .config import (
     make_config,
 )
 from .errors import ConfigError, SelectivityError
-
-
-def run_dir(root: str | Path, config: RunConfig) -> Path:
-    """The folder of one run inside a sweep: <root>/<model>[-leaky<b>]/alpha=<a>/seed=<s>."""
-    arch = config.model if config.activation == "relu" else f"{config.model}-leaky{config.slope:g}"
-    return Path(root) / arch / f"alpha={config.alpha:g}" / f"seed={config.seed}"
+from .grid import COMPLETE, CONFLICT, PARTIAL, grid_configs, plan, run_dir
 
 
 def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
@@ -114,17 +108,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
     seeds = a.seeds if a.seeds is not None else list(range(PROFILES[a.profile].seeds if a.profile in PROFILES else 1))
-    grid = itertools.product(a.models, a.activations, a.slopes or [None], a.alphas, seeds)
-    configs = []
-    for model, activation, slope, alpha, seed in grid:
-        if activation == "relu" and slope:
-            continue  # slopes belong to the leaky ReLU rows of the grid
-        configs.append(
-            make_config(
-                a.profile, model=model, activation=activation, slope=slope, alpha=alpha, seed=seed, **_common_fields(a)
-            )
-        )
-    return configs
+    return grid_configs(a.profile, a.models, a.activations, a.slopes, a.alphas, seeds, **_common_fields(a))
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
@@ -137,12 +121,16 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     engine = a.engine
     if engine == "papermill":
         from .notebook import EXECUTED, execute_run
-    todo = [(cfg, run_dir(root, cfg)) for cfg in configs]
-    done = [out for _, out in todo if (out / "metrics.json").is_file()]
-    todo = [(cfg, out) for cfg, out in todo if not (out / "metrics.json").is_file()]
+    grid = plan(root, configs)
+    done = [r.folder for r in grid if r.state == COMPLETE]
+    conflicts = [r for r in grid if r.state == CONFLICT]
+    todo = [(r.config, r.folder) for r in grid if r.state not in (COMPLETE, CONFLICT)]
+    resumed = sum(r.state == PARTIAL for r in grid)
     ran, failed, data = [], [], None
     print(f"sweep {root}: {len(configs)} runs in the grid, {len(done)} already complete, {len(todo)} to run "
-          f"({engine})", flush=True)  # fmt: skip
+          f"({resumed} resumed; {engine}), {len(conflicts)} conflicting", flush=True)  # fmt: skip
+    for r in conflicts:
+        print(f"conflict {r.folder}: {r.detail}", file=sys.stderr, flush=True)
 
     def fail(out: Path, why: str) -> None:
         failed.append((out, why))
@@ -167,10 +155,13 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             continue
         ran.append(out)
         print(f"done {out} ({time.perf_counter() - started:.0f} s)", flush=True)
-    print(f"sweep {root}: {len(ran)} ran, {len(done)} already complete, {len(failed)} failed")
+    print(f"sweep {root}: {len(ran)} ran, {len(done)} already complete, {len(failed)} failed, "
+          f"{len(conflicts)} conflicting (left untouched)")  # fmt: skip
     for out, why in failed:
         print(f"  failed {out}: {why}")
-    return 1 if failed else 0
+    for r in conflicts:
+        print(f"  conflict {r.folder}: {r.detail}")
+    return 1 if failed or conflicts else 0
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
@@ -286,3 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume from the last finished epoch", file=sys.stderr)
         return 130
+    except OSError as e:  # a read-only or full disk, a path under a file, ...
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}: free space or choose a writable folder, then run the same "
+              "command again (finished epochs are kept)", file=sys.stderr)  # fmt: skip
+        return 2

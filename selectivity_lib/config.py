@@ -145,10 +145,17 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     return cfg
 
 
+INT_FIELDS = ("seed", "epochs", "batch_size", "val_size", "split_seed", "precision_top_n", "train_subset")
+
+
 def _coerce(values: dict) -> dict:
     out = dict(values)
+    for name in INT_FIELDS:  # 64.0 (papermill, YAML) means 64; 64.5 stays to be refused by validate
+        v = out.get(name)
+        if isinstance(v, float) and v.is_integer():
+            out[name] = int(v)
     if "milestones" in out:
-        out["milestones"] = tuple(int(m) for m in out["milestones"])
+        out["milestones"] = tuple(_int(m, "milestones", 1) for m in out["milestones"])
     if isinstance(out.get("compile"), bool):
         out["compile"] = "on" if out["compile"] else "off"
     if out.get("layers") is not None:
@@ -156,7 +163,7 @@ def _coerce(values: dict) -> dict:
         out["layers"] = tuple(layers.split(",")) if isinstance(layers, str) else tuple(layers)
     for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
         if name in out:
-            out[name] = _float(out[name], name)
+            out[name] = _float(out[name], name) + 0.0  # -0.0 -> 0.0: one run, one folder
     return out
 
 

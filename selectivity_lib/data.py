@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,9 @@ def _fingerprint_files(*folders: Path) -> str:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
             for name in sorted(filenames):
-                st = os.stat(os.path.join(dirpath, name))
-                h.update(f"{os.path.relpath(os.path.join(dirpath, name), folder)}:{st.st_size}\n".encode())
+                st = os.stat(os.path.join(dirpath, name))  # an image edited in place changes size or mtime
+                rel = os.path.relpath(os.path.join(dirpath, name), folder)
+                h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -136,10 +138,20 @@ def _cached(folder: Path, name: str, fingerprint: str, reader) -> ImageData:
             path.unlink(missing_ok=True)  # a damaged cache is rebuilt from the source
     data = reader(folder, name)
     blob = {k: getattr(data, k) for k in _TENSORS} | {"classes": list(data.classes)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        torch.save(blob, tmp)
-    os.replace(tmp.name, path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            torch.save(blob, tmp)
+        os.replace(tmp.name, path)
+    except OSError as e:  # a read-only or full cache costs the next run a decode, nothing more
+        if tmp is not None:
+            Path(tmp.name).unlink(missing_ok=True)
+        warnings.warn(
+            f"could not write the decode cache {path} ({e.strerror or e}): the next run decodes the images again; "
+            "set SELECTIVITY_CACHE to a writable folder",
+            stacklevel=2,
+        )
     return data
 
 

@@ -23,3 +23,7 @@ class RunFolderError(SelectivityError):
 
 class TrainingDiverged(SelectivityError):
     """The loss became NaN or infinite; the run folder keeps its last finished epoch."""
+
+
+class MixedRunsError(SelectivityError):
+    """A table or sweep holds runs of one network trained with different recipes, which must not be averaged."""

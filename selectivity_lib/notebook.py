@@ -4,9 +4,11 @@ notebook kept beside the run folder (`train.ipynb`, not in git) as a record of w
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from .config import RunConfig
+from .errors import ConfigError
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train_run.md"
 EXECUTED = "train.ipynb"
@@ -22,6 +24,29 @@ def notebook_ipynb(source: Path = NOTEBOOK) -> Path:
     if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
         jupytext.write(jupytext.read(source), target)
     return target
+
+
+PARAMETERS = frozenset(f.name for f in dataclasses.fields(RunConfig)) | {"out"}
+_VALUE_TYPES = (str, int, float, bool, type(None), list, tuple)
+
+
+def check_parameters(namespace: dict) -> None:
+    """Refuse names in the notebook's namespace that look like papermill parameters but are none of ours.
+
+    papermill only warns about a parameter the notebook does not declare (`-p alhpa -2`) and would train
+    with the default; this makes it an error that names the valid parameters. Called with `globals()`
+    right after the parameters cell, where the only other plain values are IPython's `In` and `Out`.
+    """
+    unknown = sorted(
+        name
+        for name, value in namespace.items()
+        if not name.startswith("_") and name not in ("In", "Out") and isinstance(value, _VALUE_TYPES)
+        and name not in PARAMETERS
+    )  # fmt: skip
+    if unknown:
+        raise ConfigError(
+            f"unknown parameter(s) {', '.join(unknown)}: the valid ones are {', '.join(sorted(PARAMETERS))}"
+        )
 
 
 def parameters(config: RunConfig, out: Path) -> dict:

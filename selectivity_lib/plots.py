@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .results import Results, describe
+from .results import Results, describe, one_recipe
 from .stats import paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 LABELS = {
@@ -72,7 +72,7 @@ def _select(df: pd.DataFrame, model: str | None = "resnet20", activation: str = 
         out = out[out.model == model]
     if activation is not None:
         out = out[out.activation == activation]
-    return _sign(out, sign)
+    return _sign(one_recipe(out), sign)
 
 
 def _figure(size=(6.0, 4.0)):

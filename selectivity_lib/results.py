@@ -3,17 +3,23 @@
 `load_results(root)` walks `root` for run folders (any folder holding a config.json of this project) and
 returns three tables:
 
-* `runs`: one row per complete run: model, activation, slope, alpha, seed, profile, dataset and the other
-  config fields, then the final metrics (test_acc, mu_si, si_unit_mean, dead_fraction, ...);
+* `runs`: one row per complete run: model, activation, slope, alpha, seed, profile, dataset and every other
+  experiment field, a `recipe` key (all of them but the network, alpha and seed), then the final metrics
+  (test_acc, mu_si, si_unit_mean, dead_fraction, ...);
 * `layers`: one row per run and unit layer (si_mean, si_mean_alive, dead_fraction, precision_mean);
 * `units`: one row per run and unit (si, precision, dead, the class-conditional means), on request.
 
 Incomplete runs (no metrics.json yet) and damaged ones are listed in one warning and skipped, so one bad
 folder never breaks a chapter.
+
+Runs of one network (model, activation, slope) are averaged over seeds and compared across alphas only when
+they share a recipe: `one_recipe` refuses a table in which they do not, naming the fields that differ.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -22,9 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .runfolder import CONFIG, METRICS, UNITS
+from .config import RunConfig
+from .errors import MixedRunsError
+from .grid import arch_label
+from .runfolder import CONFIG, HISTORY, METRICS, UNITS, read_metrics, read_record
 
 ID_COLUMNS = ["model", "activation", "slope", "alpha", "seed", "profile", "dataset"]
+NETWORK = ["model", "activation", "slope"]
+# Columns that are not part of a run's recipe: the network, the two axes of a grid, and the run's outcome.
+NOT_RECIPE = {*NETWORK, "alpha", "seed"}
 
 
 @dataclass
@@ -40,10 +52,27 @@ def find_run_folders(root: str | Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob(CONFIG)) if root.is_dir() else []
 
 
-def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.DataFrame | None]:
-    record = json.loads((folder / CONFIG).read_text())
-    metrics = json.loads((folder / METRICS).read_text())
+def _column(value):
+    """A config value as a table cell: tuples and lists (milestones, layers) as comma-joined text."""
+    return ",".join(str(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def recipe_fields(record: dict) -> dict:
+    """The fields of a run record that make its recipe: every experiment field but the network, alpha and
+    seed, plus the dataset it read."""
     cfg = record["config"]
+    return {k: _column(v) for k, v in sorted(cfg.items()) if k not in NOT_RECIPE} | {"dataset": record["data"]["name"]}
+
+
+def recipe_key(fields: dict) -> str:
+    return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.DataFrame | None]:
+    record = read_record(folder)
+    metrics = read_metrics(folder)
+    cfg = record["config"]
+    recipe = recipe_fields(record)
     ident = {
         "model": cfg["model"],
         "activation": cfg["activation"],
@@ -56,11 +85,9 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
     env = record.get("environment", {})
     run = (
         ident
+        | recipe
         | {
-            "epochs": cfg["epochs"],
-            "train_subset": cfg["train_subset"],
-            "batch_size": cfg["batch_size"],
-            "lr": cfg["lr"],
+            "recipe": recipe_key(recipe),
             "regularized_layers": "all" if cfg.get("layers") is None else ",".join(cfg["layers"]),
             "device": env.get("device"),
             "amp": env.get("amp"),
@@ -70,6 +97,7 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
         | {k: v for k, v in metrics.items() if k != "layers"}
         | {"path": str(folder)}
     )
+    ident["recipe"] = run["recipe"]
     layers = [ident | {"layer_index": i} | row for i, row in enumerate(metrics["layers"])]
     units = None
     if with_units:
@@ -88,6 +116,9 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
             means = pd.DataFrame(z["class_means"], columns=[f"mean_{k}" for k in range(z["class_means"].shape[1])])
         units = pd.concat([pd.DataFrame(ident, index=units.index), units, means], axis=1)
     return run, layers, units
+
+
+_RECIPE_COLUMNS = {f.name for f in dataclasses.fields(RunConfig) if f.compare} - NOT_RECIPE | {"dataset"}
 
 
 def _unit_index(layer: np.ndarray) -> np.ndarray:
@@ -125,16 +156,28 @@ def load_results(root: str | Path, units: bool = False) -> Results:
     )
 
 
-def arch_label(model: str, activation: str, slope: float) -> str:
-    """'resnet20', or 'resnet20-leaky0.5' for a leaky ReLU network: the folder name a sweep uses."""
-    return model if activation == "relu" else f"{model}-leaky{slope:g}"
+def one_recipe(runs: pd.DataFrame, where: str = "these runs") -> pd.DataFrame:
+    """`runs`, unchanged, if every network in it was trained with one recipe; else a MixedRunsError that names
+    the network and the fields in which its runs differ (so that no figure averages two recipes)."""
+    if runs.empty or "recipe" not in runs:
+        return runs
+    for key, net in runs.groupby(NETWORK):
+        if net.recipe.nunique() > 1:
+            fields = [c for c in net.columns if c in _RECIPE_COLUMNS and net[c].astype(str).nunique() > 1]
+            diffs = "; ".join(f"{c}: {', '.join(map(str, sorted(net[c].astype(str).unique())))}" for c in fields)
+            raise MixedRunsError(
+                f"{where} hold {net.recipe.nunique()} recipes of {arch_label(*key)} ({diffs}): a figure would "
+                "average them; keep each recipe in its own sweep folder, or select one"
+            )
+    return runs
 
 
 def describe(runs: pd.DataFrame) -> str:
     """One line saying what a table of runs holds: profile(s), dataset(s), models, seeds per alpha."""
     if runs.empty:
         return "no complete runs"
-    seeds = runs.groupby(["model", "activation", "slope", "alpha"]).seed.nunique()
+    by = ["model", "activation", "slope", "alpha"] + (["recipe"] if "recipe" in runs else [])
+    seeds = runs.groupby(by).seed.nunique()
     n = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
     return (
         f"profile {', '.join(sorted(runs.profile.unique()))}; dataset {', '.join(sorted(runs.dataset.unique()))}; "
@@ -143,11 +186,20 @@ def describe(runs: pd.DataFrame) -> str:
 
 
 def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per-epoch learning curves (history.csv) of the runs in a `runs` table, with their identity columns."""
-    from .runfolder import HISTORY
+    """Per-epoch learning curves (history.csv) of the runs in a `runs` table, with their identity columns.
 
+    A history shorter than the run's recorded epochs (a file cut off or edited) is kept and warned about.
+    """
     tables = []
     for run in runs.itertuples():
         history = pd.read_csv(Path(run.path) / HISTORY)
-        tables.append(history.assign(**{c: getattr(run, c) for c in ID_COLUMNS}))
+        expected = getattr(run, "epochs_trained", None)
+        if expected is not None and len(history) != expected:
+            warnings.warn(
+                f"{Path(run.path) / HISTORY} has {len(history)} epochs, but the run trained {expected}: "
+                "the learning curve is incomplete",
+                stacklevel=2,
+            )
+        cols = [*ID_COLUMNS, "recipe"] if hasattr(run, "recipe") else ID_COLUMNS
+        tables.append(history.assign(**{c: getattr(run, c) for c in cols}))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

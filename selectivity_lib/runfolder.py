@@ -63,23 +63,61 @@ def save_tensors(path: Path, obj) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def load_tensors(path: Path, map_location="cpu"):
-    """Load a checkpoint of tensors and plain containers only (never unpickles arbitrary objects)."""
+def load_tensors(path: Path, map_location="cpu", what: str = "delete it"):
+    """Load a checkpoint of tensors and plain containers only (never unpickles arbitrary objects).
+
+    A damaged file, or one holding anything else, is a RunFolderError that ends with `what` to do.
+    """
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise RunFolderError(f"{path} is damaged or not a checkpoint of this project ({e}): delete it") from None
+        # torch's own message goes on to suggest weights_only=False, which would run the file's code: cut it
+        reason = str(e).split("\n")[0].split("(1) ")[0].strip().rstrip(".:") or type(e).__name__
+        raise RunFolderError(
+            f"{path} is damaged or not a checkpoint of this project ({reason[:200]}): {what}"
+        ) from None
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path, what: str = "delete it or the whole run folder to start over") -> dict:
+    """A JSON object from `path`; anything else (unreadable, not JSON, not an object) is a RunFolderError."""
     try:
-        return json.loads(path.read_text())
+        obj = json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise RunFolderError(f"{path} is unreadable ({e}): delete it or the whole run folder to start over") from None
+        raise RunFolderError(f"{path} is unreadable ({e}): {what}") from None
+    if not isinstance(obj, dict):
+        raise RunFolderError(f"{path} holds a JSON {type(obj).__name__}, not an object: {what}")
+    return obj
+
+
+def read_record(folder: Path) -> dict:
+    """A run folder's config.json, checked for shape, with fields added since it was written filled in."""
+    path = Path(folder) / CONFIG
+    record = read_json(path)
+    if not isinstance(record.get("config"), dict) or not isinstance(record.get("data"), dict):
+        raise RunFolderError(
+            f"{path} is not a run record of this project (no 'config' and 'data' objects): delete the folder "
+            "to start over"
+        )
+    record["config"] = complete_experiment(record["config"])
+    return record
 
 
 def is_complete(folder: Path) -> bool:
     return (Path(folder) / METRICS).is_file()
+
+
+METRIC_KEYS = ("test_acc", "mu_si", "si_unit_mean", "dead_fraction", "best_epoch", "layers")
+
+
+def read_metrics(folder: Path) -> dict:
+    """A complete run's metrics.json, checked for the keys every reader relies on."""
+    path = Path(folder) / METRICS
+    what = "delete it (and best.pt if damaged) and rerun the same command to evaluate the run again"
+    metrics = read_json(path, what)
+    missing = [k for k in METRIC_KEYS if k not in metrics]
+    if missing or not isinstance(metrics.get("layers"), list):
+        raise RunFolderError(f"{path} lacks {', '.join(missing) or 'a list of layers'}: {what}")
+    return metrics
 
 
 def check_reusable(folder: Path, record: dict) -> str:
@@ -89,16 +127,22 @@ def check_reusable(folder: Path, record: dict) -> str:
     Raises RunFolderError when the folder holds a different run.
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise RunFolderError(f"{folder} exists and is not a folder: choose another --out")
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunFolderError(f"{parent} is a file, so {folder} cannot be a run folder: choose another --out")
+            break
     config = folder / CONFIG
     if not config.is_file():
-        if folder.is_dir() and any(folder.glob("*.json")) or (folder / CHECKPOINT).exists():
-            raise RunFolderError(f"{folder} holds run files but no {CONFIG}: choose another --out or empty it")
+        if folder.is_dir():
+            foreign = sorted(p.name for p in folder.iterdir() if not _scratch(p.name))
+            if foreign:
+                raise RunFolderError(
+                    f"{folder} is not empty ({', '.join(foreign[:5])}) and holds no run record ({CONFIG}): "
+                    "a run never writes over files it did not write; choose another --out or empty that folder"
+                )
         return "new"
-    saved = read_json(config)
-    if isinstance(saved.get("config"), dict):
-        saved["config"] = complete_experiment(saved["config"])
+    saved = read_record(folder)
     diffs = [
         f"{key}: {saved.get(section, {}).get(key)!r} there, {value!r} here"
         for section in ("config", "data")
@@ -110,6 +154,29 @@ def check_reusable(folder: Path, record: dict) -> str:
             f"{folder} holds a different run ({'; '.join(diffs[:4])}): choose another --out, or delete that folder"
         )
     return "complete" if is_complete(folder) else "resume"
+
+
+def _scratch(name: str) -> bool:
+    """Files a run has before it writes config.json: its lock, temporaries of a killed write, and the
+    notebook papermill writes as it starts (the papermill engine checks the folder before that)."""
+    return name in (LOCK, "train.ipynb") or name.endswith(".tmp")
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporaries left by a write that was killed (call while holding the run's lock)."""
+    for p in Path(folder).glob("*.tmp"):
+        p.unlink(missing_ok=True)
+
+
+def _release_if_empty(folder: Path) -> None:
+    """Remove a run folder that holds nothing but its lock (a run that stopped before writing anything).
+    Called with the lock held, so no other process is using the folder."""
+    try:
+        if {p.name for p in folder.iterdir()} <= {LOCK}:
+            (folder / LOCK).unlink(missing_ok=True)
+            folder.rmdir()
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager
@@ -134,7 +201,9 @@ def run_lock(folder: Path):
         f.truncate()
         f.write(str(os.getpid()))
         f.flush()
+        remove_stale_temporaries(folder)
         try:
             yield
         finally:
+            _release_if_empty(folder)
             fcntl.flock(f, fcntl.LOCK_UN)

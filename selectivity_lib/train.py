@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .config import RunConfig
 from .data import ImageData, load_cifar10, normalize, random_crop_flip, split_indices, synthetic_dataset
-from .errors import TrainingDiverged
+from .errors import ConfigError, RunFolderError, TrainingDiverged
 from .models import build_model
 from .runfolder import (
     BEST,
@@ -49,7 +49,7 @@ from .runfolder import (
     atomic_write,
     check_reusable,
     load_tensors,
-    read_json,
+    read_metrics,
     run_lock,
     save_tensors,
     write_csv,
@@ -59,9 +59,22 @@ from .selectivity import layer_weights, selectivity_term, spatial_means, unit_st
 
 
 def resolve_device(name: str = "auto") -> torch.device:
+    """The torch device for `name` (auto, cpu, cuda, cuda:1, ...); a ConfigError if it is unknown or absent."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"device {name!r} asked for, but no CUDA GPU is visible: use --device cpu or auto")
+        if (device.index or 0) >= count:
+            raise ConfigError(f"device {name!r} asked for, but only {count} CUDA GPU(s) are visible")
+    elif device.type != "cpu":
+        raise ConfigError(f"device {name!r} is not supported: use auto, cpu, cuda or cuda:<index>")
+    return device
 
 
 def cpu_has_bf16() -> bool:
@@ -332,6 +345,7 @@ class Trainer:
 
     def state(self, epoch: int, history: list, best: dict) -> dict:
         return {
+            "config": self.config.experiment_fields(),  # a checkpoint resumes only the run it belongs to
             "epoch": epoch,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -370,12 +384,31 @@ def _device_name(device: torch.device) -> str:
 def train_run(config: RunConfig, out_dir: str | Path, data: ImageData | None = None, progress: bool = True) -> dict:
     """Train (or resume, or skip if complete) the run `config` in `out_dir`; returns its final metrics."""
     out = Path(out_dir)
+    resolve_device(config.device)  # an unknown or absent device fails before anything is written
     state = check_reusable(out, {"config": config.experiment_fields(), "data": {}})
     if state == "complete":
-        return read_json(out / METRICS)
+        return read_metrics(out)
     data = data if data is not None else load_data(config)
     with run_lock(out):
         return _train_locked(config, out, data, progress)
+
+
+def load_checkpoint(out: Path, config: RunConfig, device: torch.device) -> dict:
+    """The run's checkpoint.pt, refused unless it belongs to this run (same experiment config)."""
+    path = out / CHECKPOINT
+    restart = f"delete {path} to train this run from its first epoch"
+    ckpt = load_tensors(path, map_location=device, what=restart)
+    keys = {"config", "epoch", "model", "optimizer", "history", "best"}
+    if not isinstance(ckpt, dict) or not keys <= set(ckpt):
+        raise RunFolderError(f"{path} is not a training checkpoint of this project (a copy of best.pt?): {restart}")
+    saved = ckpt["config"]
+    if saved != config.experiment_fields():
+        diffs = [f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in config.experiment_fields().items()
+                 if saved.get(k) != v]  # fmt: skip
+        raise RunFolderError(f"{path} belongs to another run ({'; '.join(diffs[:4])}): {restart}")
+    if not 0 <= int(ckpt["epoch"]) <= config.epochs or len(ckpt["history"]) != int(ckpt["epoch"]):
+        raise RunFolderError(f"{path} is inconsistent (epoch {ckpt['epoch']}, {len(ckpt['history'])} rows): {restart}")
+    return ckpt
 
 
 def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool) -> dict:
@@ -387,7 +420,7 @@ def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool)
 
     history, best, start_epoch = [], {"epoch": 0, "val_acc": -1.0}, 0
     if (out / CHECKPOINT).is_file():
-        ckpt = load_tensors(out / CHECKPOINT, map_location=trainer.device)
+        ckpt = load_checkpoint(out, config, trainer.device)
         trainer.model.load_state_dict(ckpt["model"])
         trainer.optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
@@ -416,12 +449,32 @@ def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool)
     return finish_run(trainer, out, history, best)
 
 
+def best_weights(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
+    """The best-validation weights: best.pt, or the model in memory when the best epoch was the last one."""
+    if best["epoch"] == len(history):  # the weights in memory are the best ones
+        return trainer.model.state_dict()
+    lost = (
+        f"the best-validation weights (epoch {best['epoch']}) are lost: delete {out / CHECKPOINT}, {out / BEST} "
+        f"and {out / HISTORY} to train the run again"
+    )
+    if not (out / BEST).is_file():
+        raise RunFolderError(f"{out / BEST} is missing: {lost}")
+    return load_tensors(out / BEST, map_location=trainer.device, what=lost)
+
+
 def finish_run(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
     """Evaluate the best-validation weights on the test set; write units.npz, then metrics.json."""
     cfg = trainer.config
-    trainer.model.load_state_dict(load_tensors(out / BEST, map_location=trainer.device))
+    trainer.model.load_state_dict(best_weights(trainer, out, history, best))
     test = trainer.evaluate(trainer.test_x, trainer.test_y, units=True)
-    stats = unit_statistics(test["responses"], trainer.test_y.cpu(), trainer.num_classes, cfg.precision_top_n)
+    top_n = min(cfg.precision_top_n, len(trainer.test_y))
+    if top_n < cfg.precision_top_n:
+        warnings.warn(
+            f"precision uses the top {top_n} test images per unit, not {cfg.precision_top_n}: the test set has "
+            f"only {len(trainer.test_y)} (recorded as precision_top_n_used)",
+            stacklevel=2,
+        )
+    stats = unit_statistics(test["responses"], trainer.test_y.cpu(), trainer.num_classes, top_n)
     layer_of_unit = np.repeat(np.arange(len(trainer.layer_sizes)), trainer.layer_sizes)
     arrays = {k: v.numpy() for k, v in stats.items()}
     units = {"layer_names": np.array(trainer.layer_names), "layer": layer_of_unit} | {
@@ -436,6 +489,7 @@ def finish_run(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
         "test_loss": test["loss"],
         "best_epoch": best["epoch"],
         "best_val_acc": best["val_acc"],
+        "precision_top_n_used": top_n,
         "epochs_trained": len(history),
         "train_seconds": sum(r["seconds"] for r in history),
         "train_images_per_s": float(np.mean([r["images_per_s"] for r in history])),

@@ -1,0 +1,310 @@
+"""A run's identity is its whole experiment config: sweeps, analyses and resumes never take one run's folder
+for another's, never write over files they did not write, and end bad input with one line, not a traceback.
+Each test reproduces one way this used to fail."""
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from selectivity_lib import plots
+from selectivity_lib.cca_experiment import cca_experiment
+from selectivity_lib.cli import main
+from selectivity_lib.config import make_config
+from selectivity_lib.data import _fingerprint_files
+from selectivity_lib.errors import ConfigError, MixedRunsError, RunFolderError
+from selectivity_lib.grid import COMPLETE, CONFLICT, NEW, alpha_label, grid_configs, plan, run_dir
+from selectivity_lib.notebook import check_parameters
+from selectivity_lib.results import describe, load_histories, load_results
+from selectivity_lib.runfolder import BEST, CHECKPOINT, CONFIG, HISTORY, METRICS, load_tensors, run_lock
+from selectivity_lib.train import best_weights, train_run
+
+# A tiny synthetic run: seconds on 2 cores.
+S = ["--dataset", "synthetic", "--profile", "smoke", "--train-subset", "200", "--epochs", "2", "--batch-size", "64",
+     "--val-size", "100", "--no-progress", "--compile", "off"]  # fmt: skip
+
+
+def tiny(**overrides):
+    fields = dict(dataset="synthetic", train_subset=200, epochs=2, batch_size=64, val_size=100, compile="off")
+    return make_config("smoke", **(fields | overrides))
+
+
+def one_line_error(capsys, *fragments):
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def listing(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory, synthetic):
+    """A finished tiny run at alpha 0, seed 0, in a sweep layout."""
+    root = tmp_path_factory.mktemp("sweep")
+    train_run(tiny(), run_dir(root, tiny()), data=synthetic, progress=False)
+    return root
+
+
+# 1. sweep skips a folder only when its recorded config is the requested one
+def test_sweep_reports_a_folder_of_another_recipe_as_a_conflict_and_leaves_it(one_run, tmp_path, capsys):
+    root = tmp_path / "sweep"
+    shutil.copytree(one_run, root)
+    before = listing(root)
+    assert main(["sweep", "--engine", "inprocess", *S, "--alphas", "0", "--seeds", "0", "--out", str(root)]) == 0
+    assert "1 already complete" in capsys.readouterr().out
+    code = main(["sweep", "--engine", "inprocess", *S, "--epochs", "3", "--lr", "0.05", "--alphas", "0",
+                 "--seeds", "0", "--out", str(root)])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 1 and "0 already complete" in out.out and "1 conflicting" in out.out
+    assert "epochs: 2 there, 3 here" in out.err
+    assert listing(root) == before
+
+
+def test_distinct_alphas_get_distinct_folders():
+    assert alpha_label(-1.0) == "-1" and alpha_label(0.3) == "0.3" and alpha_label(-0.0) == "0"
+    assert alpha_label(-1.0000001) != alpha_label(-1.0000002)
+    assert float(alpha_label(-1.0000001)) == -1.0000001
+    assert alpha_label(1e-7) == "1e-07"  # the short form, where it reads back exactly
+    configs = grid_configs("smoke", ["resnet20"], ["relu"], None, [-1.0000001, -1.0000002, -1], [0])
+    assert len({run_dir("r", c) for c in configs}) == 3
+
+
+def test_sweep_with_nearby_alphas_trains_both(tmp_path, capsys):
+    args = ["sweep", "--engine", "inprocess", *S, "--alphas", "-1.0000001", "-1.0000002", "--seeds", "0",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    assert len(list(tmp_path.rglob(METRICS))) == 2
+    assert main(args) == 0
+    assert "2 already complete" in capsys.readouterr().out
+
+
+def test_plan_states(one_run, tmp_path):
+    (done,) = plan(one_run, [tiny()])
+    assert done.state == COMPLETE
+    (other,) = plan(one_run, [tiny(lr=0.05)])
+    assert other.state == CONFLICT and "lr: 0.1 there, 0.05 here" in other.detail
+    assert plan(tmp_path, [tiny()])[0].state == NEW
+
+
+# 2. tables, figures and the CCA analysis never average two recipes of one network
+@pytest.fixture(scope="module")
+def mixed_tree(one_run, tmp_path_factory, synthetic):
+    root = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(one_run, root, dirs_exist_ok=True)
+    cfg = tiny(alpha=-1.0, epochs=3)  # another number of epochs, in the same tree
+    train_run(cfg, run_dir(root, cfg), data=synthetic, progress=False)
+    return root
+
+
+def test_mixed_recipes_are_refused_by_figures_and_analyses(mixed_tree, capsys):
+    r = load_results(mixed_tree)
+    assert r.runs.recipe.nunique() == 2 and {"epochs", "lr", "schedule", "dataset"} <= set(r.runs)
+    with pytest.raises(MixedRunsError, match="2 recipes of resnet20 .epochs: 2, 3."):
+        plots.fig1b(r)
+    with pytest.raises(MixedRunsError, match="epochs: 2, 3"):
+        cca_experiment(mixed_tree, n_images=50, max_datapoints=200, progress=lambda *_: None)
+    assert main(["analyse", str(mixed_tree), "--images", "50", "--datapoints", "200"]) == 2
+    one_line_error(capsys, "epochs: 2, 3")
+    assert "1 seeds per alpha" in describe(r.runs)
+
+
+# 3. train never writes over files it did not write
+def test_train_refuses_a_non_empty_folder_without_a_run_record(tmp_path, capsys):
+    folder = tmp_path / "u"
+    folder.mkdir()
+    (folder / HISTORY).write_text("precious\n")
+    assert main(["train", *S, "--out", str(folder)]) == 2
+    one_line_error(capsys, "not empty (history.csv)")
+    assert (folder / HISTORY).read_text() == "precious\n" and len(list(folder.iterdir())) == 1
+
+
+# 4. analyse on a family with a single run
+def test_analyse_with_one_run_says_so(one_run, capsys):
+    assert main(["analyse", str(one_run), "--images", "50", "--datapoints", "200"]) == 0
+    assert "pairs must be of networks with different seeds" in capsys.readouterr().out
+
+
+# 5. a checkpoint resumes only its own run
+def test_checkpoint_of_another_run_is_refused(tmp_path, synthetic):
+    a, b = tmp_path / "a", tmp_path / "b"
+    train_run(tiny(epochs=3), a, data=synthetic, progress=False)
+    train_run(tiny(epochs=3, alpha=-1.0, seed=1), b, data=synthetic, progress=False)
+    assert load_tensors(a / CHECKPOINT)["config"] == tiny(epochs=3).experiment_fields()
+    (a / METRICS).unlink()
+    shutil.copy(b / CHECKPOINT, a / CHECKPOINT)
+    with pytest.raises(RunFolderError, match="belongs to another run .alpha: -1.0 there, 0.0 here"):
+        train_run(tiny(epochs=3), a, data=synthetic, progress=False)
+    shutil.copy(a / BEST, a / CHECKPOINT)  # weights only, not a checkpoint
+    with pytest.raises(RunFolderError, match="not a training checkpoint"):
+        train_run(tiny(epochs=3), a, data=synthetic, progress=False)
+
+
+# 6. papermill parameters
+def test_unknown_notebook_parameter_names_the_valid_ones():
+    namespace = {"In": [], "Out": {}, "get_ipython": print, "alpha": 0.0, "alhpa": -2.0, "_i1": "x", "json": json}
+    with pytest.raises(ConfigError, match="unknown parameter.s. alhpa: the valid ones are .*alpha"):
+        check_parameters(namespace)
+    check_parameters({k: v for k, v in namespace.items() if k != "alhpa"})
+
+
+def test_whole_number_fields_take_integral_floats_only():
+    cfg = make_config("smoke", batch_size=64.0, seed=1.0, epochs=3.0, milestones=[1.0, 2.0])
+    assert (cfg.batch_size, cfg.seed, cfg.epochs, cfg.milestones) == (64, 1, 3, (1, 2))
+    assert type(cfg.seed) is int and run_dir("r", cfg).name == "seed=1"
+    for field in ("batch_size", "seed", "val_size"):
+        with pytest.raises(ConfigError, match=f"{field} must be a whole number"):
+            make_config("smoke", **{field: 64.5})
+    with pytest.raises(ConfigError, match="milestones must be a whole number"):
+        make_config("smoke", epochs=4, milestones=[1.5])
+
+
+def test_papermill_run_with_a_misspelled_parameter_fails_before_training(tmp_path):
+    from selectivity_lib.notebook import notebook_ipynb
+
+    out = tmp_path / "nb.ipynb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "papermill", str(notebook_ipynb()), str(out), "-p", "alhpa", "-2.0",
+         "-p", "dataset", "synthetic", "-p", "out", str(tmp_path / "run"), "--no-progress-bar"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "unknown parameter(s) alhpa" in proc.stderr + proc.stdout
+    assert not (tmp_path / "run").exists()
+
+
+# 7. a sweep over ReLU and leaky ReLU keeps both
+def test_sweep_grid_keeps_relu_rows_beside_leaky_ones():
+    configs = grid_configs("smoke", ["resnet20"], ["relu", "leaky_relu"], [0.5, 0.2], [0, -1], [0, 1])
+    assert len(configs) == 2 * 3 * 2
+    assert {(c.activation, c.slope) for c in configs} == {("relu", 0.0), ("leaky_relu", 0.5), ("leaky_relu", 0.2)}
+    assert [c.seed for c in configs[:6]] == [0] * 6  # seed-major: a whole alpha sweep first
+    with pytest.raises(ConfigError, match="needs --slopes"):
+        grid_configs("smoke", ["resnet20"], ["leaky_relu"], None, [0], [0])
+
+
+# 8. one line, exit 2, for OS errors, devices and malformed run files
+def test_output_under_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert main(["train", *S, "--out", str(tmp_path / "f" / "run")]) == 2
+    one_line_error(capsys, "is a file")
+
+
+def test_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import selectivity_lib.train as train
+
+    def full(*_args, **_kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / CONFIG))
+
+    monkeypatch.setattr(train, "write_json", full)
+    assert main(["train", *S, "--out", str(tmp_path / "run")]) == 2
+    one_line_error(capsys, "No space left on device", "run the same command again")
+
+
+@pytest.mark.parametrize(
+    "device,message",
+    [("foo", "unknown device 'foo'"), ("tpu", "unknown device 'tpu'"), ("cuda:7", "device 'cuda:7' asked for")],
+)
+def test_bad_devices(device, message, tmp_path, capsys):
+    if device.startswith("cuda") and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has 8 GPUs")
+    assert main(["train", *S, "--device", device, "--out", str(tmp_path / "run")]) == 2
+    one_line_error(capsys, message)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [(METRICS, "{}", "lacks test_acc"), (CONFIG, "[]", "holds a JSON list"), (CONFIG, '{"a": 1}', "not a run record")],
+)
+def test_malformed_run_files(one_run, tmp_path, capsys, name, content, message):
+    root = tmp_path / "sweep"
+    shutil.copytree(one_run, root)
+    folder = run_dir(root, tiny())
+    (folder / name).write_text(content)
+    assert main(["train", *S, "--out", str(folder)]) == 2
+    one_line_error(capsys, message)
+
+
+def test_analyse_on_a_missing_folder(tmp_path, capsys):
+    assert main(["analyse", str(tmp_path / "nowhere")]) == 2
+    one_line_error(capsys, "is not a folder")
+
+
+# 9. lost best weights say how to recover, and the advice works
+def test_lost_best_weights(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    trainer = SimpleNamespace(model=model, device=torch.device("cpu"))
+    history = [{}, {}, {}]
+    assert best_weights(trainer, tmp_path, history, {"epoch": 3}) is not None  # the last epoch: in memory
+    with pytest.raises(RunFolderError, match="best.pt is missing: .*delete .*checkpoint.pt"):
+        best_weights(trainer, tmp_path, history, {"epoch": 2})
+    (tmp_path / BEST).write_bytes(b"junk")
+    with pytest.raises(RunFolderError, match="damaged.*lost: delete .*checkpoint.pt"):
+        best_weights(trainer, tmp_path, history, {"epoch": 2})
+
+
+# 10. the smaller ones
+def test_cache_fingerprint_sees_an_image_edited_in_place(tmp_path):
+    image = tmp_path / "train" / "a" / "0.png"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"12345")
+    before = _fingerprint_files(tmp_path / "train")
+    image.write_bytes(b"54321")  # same name, same size
+    os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
+    assert _fingerprint_files(tmp_path / "train") != before
+
+
+def test_truncated_history_is_warned_about(one_run, tmp_path):
+    root = tmp_path / "sweep"
+    shutil.copytree(one_run, root)
+    history = run_dir(root, tiny()) / HISTORY
+    history.write_text("".join(history.read_text().splitlines(keepends=True)[:2]))  # header and epoch 1
+    runs = load_results(root).runs
+    with pytest.warns(UserWarning, match="has 1 epochs, but the run trained 2"):
+        assert len(load_histories(runs)) == 1
+
+
+def test_stray_temporaries_and_lone_locks_are_cleaned(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "history.csv.abc.tmp").write_text("half")
+    with run_lock(folder):
+        assert not list(folder.glob("*.tmp"))
+    assert not folder.exists()  # nothing but the lock was left: the folder goes
+    with pytest.raises(ValueError), run_lock(folder):
+        raise ValueError("a check after data loading failed")
+    assert not folder.exists()
+
+
+def test_malicious_checkpoint_refusal_gives_no_unsafe_advice(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"x": Payload()}, path)
+    with pytest.raises(RunFolderError) as info:
+        load_tensors(path)
+    assert "weights_only" not in str(info.value) and "damaged or not a checkpoint" in str(info.value)
+
+
+def test_precision_top_n_larger_than_the_test_set_is_recorded(one_run):
+    metrics = json.loads((run_dir(one_run, tiny()) / METRICS).read_text())
+    assert metrics["precision_top_n_used"] == 500  # the synthetic test set has 500 images
+
+
+def test_precision_top_n_shrinking_is_warned_about(tmp_path, synthetic):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_run(tiny(epochs=1), tmp_path / "r", data=synthetic, progress=False)
+    assert any("precision uses the top 500 test images" in str(w.message) for w in caught)
