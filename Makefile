@@ -1,20 +1,21 @@
 # One command sets up and runs each job; the virtual environment is made on first use.
 #   make main    set up, then build the book into _build/html from the committed runs/ (the main job)
-#   make runs    set up, then train the main grid (ResNet20, profile cpu) into runs/cpu; resumable
+#   make runs    set up, then train the main grid (ResNet20, profile full) into runs/full; resumable
 #   make test    set up, then lint and run the test suite
 #   make bench   set up, then the speed benchmark (project trainer vs a plain PyTorch loop)
 #   make book    set up, then build the Jupyter Book into _build/html from the committed runs/
+#   make gpu-check  where a CUDA device is visible, benchmark and a short run on it, into benchmarks/
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # CIFAR-10: $SELECTIVITY_DATA if set, else the offline copy beside the repository, else the default cache.
 DATA ?= $(or $(SELECTIVITY_DATA),$(wildcard ../shared/data/cifar10-jpg))
 DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
-PROFILE ?= cpu
-ALPHAS ?= 0 -0.3 -1 -3 -10 0.3 1
-SEEDS ?= 0 1
+PROFILE ?= full
+ALPHAS ?= 0 -0.1 -0.3 -1 -3 -10 -30 0.1 0.3 1 2 5
+SEEDS ?= 0 1 2
 
-.PHONY: setup main runs test lint bench book browser-test
+.PHONY: setup main runs test lint bench gpu-check book browser-test
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -35,6 +36,9 @@ test: lint
 
 bench: setup
 	$(PY) -m selectivity_lib bench $(DATA_ARG)
+
+gpu-check: setup
+	PY=$(PY) bash scripts/gpu-check.sh
 
 # --all: every chapter is read again, so new runs reach every page (Sphinx would redo only edited files).
 # -W: any warning (a failed glue, a missing reference) fails the build; a failing cell always does.

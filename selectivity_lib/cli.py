@@ -111,6 +111,25 @@ def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
     return grid_configs(a.profile, a.models, a.activations, a.slopes, a.alphas, seeds, **_common_fields(a))
 
 
+def cluster_options(a: argparse.Namespace):
+    from .cluster import ClusterOptions, parse_sbatch
+
+    options = ClusterOptions(
+        cluster=a.cluster,
+        partition=a.partition,
+        time_min=a.time,
+        gpus_per_task=a.gpus_per_task,
+        cpus_per_task=a.cpus_per_task,
+        mem_gb=a.mem,
+        array_parallelism=a.array_parallelism,
+        max_parallel=a.max_parallel,
+        runs_per_job=a.runs_per_job,
+        sbatch=parse_sbatch(a.sbatch),
+    )
+    options.validate()
+    return options
+
+
 def cmd_sweep(a: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -119,9 +138,35 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     configs = sweep_configs(a)  # validates the whole grid before anything runs
     root = Path(a.out) if a.out else Path("runs") / a.profile
     engine = a.engine
+    grid = plan(root, configs)
+    if a.status or engine == "submitit":
+        from .cluster import needs_submission, run_status, status_table, submit
+
+        statuses = [run_status(r) for r in grid]
+        if a.status:
+            print(status_table(statuses, root))
+            return 0
+        options = cluster_options(a)
+        todo = [s.run for s in statuses if needs_submission(s)]
+        busy = [s for s in statuses if s.state in ("queued", "running", "unknown")]
+        conflicts = [s for s in statuses if s.state == "conflict"]
+        done = sum(s.state == "complete" for s in statuses)
+        print(
+            f"sweep {root}: {len(configs)} runs in the grid, {done} already complete, {len(busy)} queued or "
+            f"running, {len(todo)} to submit ({options.cluster}), {len(conflicts)} conflicting",
+            flush=True,
+        )
+        for s in conflicts:
+            print(f"conflict {s.run.folder}: {s.note}", file=sys.stderr, flush=True)
+        errors = submit(root, todo, options)
+        for why in errors:
+            print(f"failed {why}", file=sys.stderr, flush=True)
+        if options.cluster != "slurm":
+            print(f"sweep {root}: {len(todo)} submitted, {len(errors)} job(s) failed; "
+                  f"`sweep ... --status` shows every run")  # fmt: skip
+        return 1 if errors or conflicts else 0
     if engine == "papermill":
         from .notebook import EXECUTED, execute_run
-    grid = plan(root, configs)
     done = [r.folder for r in grid if r.state == COMPLETE]
     conflicts = [r for r in grid if r.state == CONFLICT]
     todo = [(r.config, r.folder) for r in grid if r.state not in (COMPLETE, CONFLICT)]
@@ -222,11 +267,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")
     p.add_argument(
         "--engine",
-        choices=["papermill", "inprocess"],
+        choices=["papermill", "inprocess", "submitit"],
         default="papermill",
         help="papermill: execute notebooks/train_run.md per run and keep the executed notebook beside "
-        "it (default); inprocess: call the trainer directly in this process",
+        "it (default); inprocess: call the trainer directly in this process; submitit: one job array "
+        "on a cluster (see --cluster)",
     )
+    p.add_argument("--status", action="store_true", help="print the grid's state (complete, running, queued, "
+                   "failed, not started) with job ids, and train nothing")  # fmt: skip
+    c = p.add_argument_group("cluster (--engine submitit)")
+    c.add_argument(
+        "--cluster",
+        default="slurm",
+        choices=["slurm", "local", "debug"],
+        help="slurm: one SLURM job array; local: processes on this machine; debug: in this process",
+    )
+    c.add_argument("--partition", help="SLURM partition")
+    c.add_argument("--time", type=int, default=60, help="time limit per task in minutes (requeued when reached)")
+    c.add_argument("--gpus-per-task", type=int, default=0)
+    c.add_argument("--cpus-per-task", type=int, default=4)
+    c.add_argument("--mem", type=float, help="memory per task in GB")
+    c.add_argument("--array-parallelism", type=int, default=64, help="array tasks running at once")
+    c.add_argument("--max-parallel", type=int, default=1, help="local: processes at once")
+    c.add_argument("--runs-per-job", type=int, default=1, help="runs trained one after another by each task")
+    c.add_argument("--sbatch", nargs="+", metavar="KEY=VALUE", help="extra #SBATCH settings, e.g. account=abc")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("analyse", help="CCA experiment on a sweep's best weights -> cca_distances.csv")

@@ -157,9 +157,9 @@ def check_reusable(folder: Path, record: dict) -> str:
 
 
 def _scratch(name: str) -> bool:
-    """Files a run has before it writes config.json: its lock, temporaries of a killed write, and the
-    notebook papermill writes as it starts (the papermill engine checks the folder before that)."""
-    return name in (LOCK, "train.ipynb") or name.endswith(".tmp")
+    """Files a run has before it writes config.json: its lock, temporaries of a killed write, the notebook
+    papermill writes as it starts and the cluster engine's job record (both engines check the folder first)."""
+    return name in (LOCK, "train.ipynb", "job.json") or name.endswith(".tmp")
 
 
 def remove_stale_temporaries(folder: Path) -> None:

@@ -1,0 +1,295 @@
+"""The cluster engine: a sweep's incomplete runs as one SLURM job array through submitit.
+
+One array task trains `runs_per_job` runs, one after another, through the same `train_run` the other
+engines call (sharing the decoded data). The task is checkpointable: on SLURM's signal before a time
+limit or a preemption, submitit requeues it, and the requeued task resumes each run from its last finished
+epoch (the trainer's own resume). `local` runs the same tasks as processes on this machine, at most
+`max_parallel` at once, and waits for them; `debug` runs them in this process (for tests).
+
+Each run folder records the job that trains it in `job.json` (cluster, job id, log files), so a rerun of
+the sweep asks the scheduler about that job and submits only runs that are neither complete nor queued nor
+running. `grid_status` turns that into the table `sweep --status` prints.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import RunConfig
+from .errors import ConfigError, RunFolderError, SelectivityError
+from .grid import COMPLETE, CONFLICT, GridRun
+from .runfolder import CHECKPOINT, LOCK, read_json, write_json
+
+CLUSTERS = ("slurm", "local", "debug")
+JOB = "job.json"
+# Scheduler states, as SLURM names them, grouped by what they mean for a run that is not complete yet.
+WAITING = {"PENDING", "REQUEUED", "CONFIGURING", "RESIZING", "SUSPENDED", "REQUEUE_HOLD", "REQUEUE_FED"}
+ACTIVE = {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING"}
+
+
+@dataclass
+class ClusterOptions:
+    """What a cluster user sets for the array (SLURM's names in comments)."""
+
+    cluster: str = "slurm"
+    partition: str | None = None  # --partition
+    time_min: int = 60  # --time, per task; the task is requeued when it runs out
+    gpus_per_task: int = 0  # --gpus-per-task
+    cpus_per_task: int = 4  # --cpus-per-task
+    mem_gb: float | None = None  # --mem
+    array_parallelism: int = 64  # --array=0-N%P
+    max_parallel: int = 1  # local only: processes at once
+    runs_per_job: int = 1
+    sbatch: dict[str, str] = field(default_factory=dict)  # any other #SBATCH key=value
+    signal_delay_s: int = 120  # --signal=USR2@: how long before the limit the task is told to requeue
+
+    def validate(self) -> None:
+        if self.cluster not in CLUSTERS:
+            raise ConfigError(f"unknown cluster {self.cluster!r}: choose one of {', '.join(CLUSTERS)}")
+        for name in ("time_min", "cpus_per_task", "array_parallelism", "max_parallel", "runs_per_job"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.gpus_per_task < 0 or (self.mem_gb is not None and self.mem_gb <= 0):
+            raise ConfigError("gpus-per-task must be >= 0 and mem positive")
+        if self.signal_delay_s >= 60 * self.time_min:
+            raise ConfigError(f"a {self.time_min}-minute limit leaves no time after the requeue signal")
+
+
+def parse_sbatch(pairs: list[str] | None) -> dict[str, str]:
+    """['account=abc', 'qos=long'] -> {'account': 'abc', 'qos': 'long'} for extra #SBATCH lines."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--sbatch takes key=value (e.g. account=myproject), got {pair!r}")
+        out[key.strip().lstrip("-").replace("-", "_")] = value.strip()
+    return out
+
+
+class TrainTask:
+    """One array task: train its runs in order, sharing the decoded data; requeued as it is on a signal."""
+
+    def __call__(self, runs: list[tuple[RunConfig, str]]) -> list[str]:
+        from .train import load_data, train_run
+
+        data, failed = None, []
+        for config, folder in runs:
+            try:
+                data = data or load_data(config)
+                metrics = train_run(config, folder, data=data, progress=False)
+                print(f"done {folder}: test accuracy {metrics['test_acc']:.4f}", flush=True)
+            except SelectivityError as e:
+                print(f"error: {folder}: {e}", flush=True)
+                failed.append(f"{folder}: {e}")
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(runs)} runs failed: " + " | ".join(failed))
+        return [folder for _, folder in runs]
+
+    def checkpoint(self, runs):
+        """Called by submitit on SLURM's pre-timeout or preemption signal: requeue the same task, which
+        resumes each run from its last finished epoch."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, runs)
+
+
+def _executor(root: Path, options: ClusterOptions):
+    import submitit
+
+    logs = root / ".submitit" / "%j"
+    executor = submitit.AutoExecutor(folder=logs, cluster=options.cluster)
+    params = dict(name=f"selectivity-{root.name}", timeout_min=options.time_min, cpus_per_task=options.cpus_per_task)
+    if options.cluster == "slurm":
+        params |= dict(
+            slurm_partition=options.partition,
+            slurm_gpus_per_task=options.gpus_per_task or None,
+            slurm_array_parallelism=options.array_parallelism,
+            slurm_signal_delay_s=options.signal_delay_s,
+            slurm_additional_parameters={"requeue": True, **options.sbatch},  # preempted tasks go back in the queue
+        )
+        if options.mem_gb is not None:
+            params["slurm_mem_gb"] = options.mem_gb
+    elif options.cluster == "local":
+        params |= dict(gpus_per_node=options.gpus_per_task)
+    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    return executor
+
+
+def _record(job, chunk: list[GridRun], options: ClusterOptions) -> None:
+    for run in chunk:
+        write_json(
+            run.folder / JOB,
+            {
+                "cluster": options.cluster,
+                "job_id": str(job.job_id),
+                "submitit_folder": str(job.paths.folder),
+                "stdout": str(job.paths.stdout),
+                "stderr": str(job.paths.stderr),
+                "submitted": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            },
+        )
+
+
+def submit(root: str | Path, todo: list[GridRun], options: ClusterOptions, progress=print) -> list[str]:
+    """Submit (slurm) or run (local, debug) the runs in `todo`; returns the errors of runs that failed here
+    (local and debug only: a SLURM array's failures show in `sweep --status` later)."""
+    options.validate()
+    root = Path(root).resolve()
+    chunks = [todo[i : i + options.runs_per_job] for i in range(0, len(todo), options.runs_per_job)]
+    if not chunks:
+        return []
+    for chunk in chunks:
+        for run in chunk:
+            run.folder.mkdir(parents=True, exist_ok=True)
+    executor = _executor(root, options)
+    task = TrainTask()
+    args = [[(r.config, str(r.folder.resolve())) for r in chunk] for chunk in chunks]
+    if options.cluster == "slurm":
+        jobs = executor.map_array(task, args)
+        for job, chunk in zip(jobs, chunks, strict=True):
+            _record(job, chunk, options)
+        progress(f"submitted array {jobs[0].job_id.split('_')[0]}: {len(jobs)} tasks, {len(todo)} runs")
+        return []
+    errors: list[str] = []
+    if options.cluster == "debug":
+        for a, chunk in zip(args, chunks, strict=True):
+            job = executor.submit(task, a)
+            _record(job, chunk, options)
+            errors += _outcome(job)
+        return errors
+    pending, running = list(zip(args, chunks, strict=True)), []
+    while pending or running:
+        for job in [j for j in running if j.done()]:
+            running.remove(job)
+            errors += _outcome(job)
+        while pending and len(running) < options.max_parallel:
+            a, chunk = pending.pop(0)
+            job = executor.submit(task, a)
+            _record(job, chunk, options)
+            progress(f"started job {job.job_id} ({len(chunk)} run(s))")
+            running.append(job)
+        time.sleep(0.5)
+    return errors
+
+
+def _outcome(job) -> list[str]:
+    try:
+        job.result()
+        return []
+    except Exception as e:  # the task's own summary, or the process's death
+        text = str(e).strip().splitlines()
+        return [f"job {job.job_id}: {text[-1] if text else type(e).__name__}"]
+
+
+# --- the state of a grid on the cluster ------------------------------------------------------------------
+
+
+@dataclass
+class RunStatus:
+    run: GridRun
+    state: str  # complete, running, queued, failed, not started, partial, conflict, unknown
+    job_id: str = ""
+    note: str = ""
+
+
+def _lock_held(folder: Path) -> bool:
+    """True when some process holds the run's lock (it is training now)."""
+    path = folder / LOCK
+    if not path.is_file():
+        return False
+    with open(path) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _scheduler_state(job: dict) -> str:
+    if job.get("cluster") != "slurm":
+        return "RUNNING" if job.get("cluster") == "local" and _pid_alive(job["job_id"]) else "GONE"
+    import submitit
+
+    try:
+        return submitit.SlurmJob(folder=job["submitit_folder"], job_id=job["job_id"]).state.split()[0].upper()
+    except Exception:  # no sacct/squeue here, or the scheduler does not answer
+        return "UNKNOWN"
+
+
+def _last_error(job: dict) -> str:
+    """The last line of the task's error log that names an error."""
+    try:
+        lines = [ln.strip() for ln in Path(job["stderr"]).read_text(errors="replace").splitlines() if ln.strip()]
+    except (OSError, KeyError):
+        return ""
+    named = [ln for ln in lines if "Error" in ln or ln.startswith("error:") or "Exception" in ln]
+    return (named or lines or [""])[-1][:300]
+
+
+def _epochs_done(folder: Path) -> str:
+    try:
+        import torch
+
+        return str(int(torch.load(folder / CHECKPOINT, weights_only=True)["epoch"]))
+    except Exception:
+        return "?"
+
+
+def run_status(run: GridRun) -> RunStatus:
+    """What the run's folder and its recorded job say about it now."""
+    if run.state == COMPLETE:
+        return RunStatus(run, "complete")
+    if run.state == CONFLICT:
+        return RunStatus(run, "conflict", note=run.detail)
+    epochs = f"epoch {_epochs_done(run.folder)}/{run.config.epochs}" if (run.folder / CHECKPOINT).is_file() else ""
+    try:
+        job = read_json(run.folder / JOB) if (run.folder / JOB).is_file() else None
+    except RunFolderError as e:
+        job, epochs = None, str(e)
+    if job is None:
+        return RunStatus(run, "partial" if epochs else "not started", note=epochs)
+    if _lock_held(run.folder):
+        return RunStatus(run, "running", job["job_id"], epochs)
+    state = _scheduler_state(job)
+    if state in WAITING:
+        return RunStatus(run, "queued", job["job_id"], epochs)
+    if state in ACTIVE:  # started, not yet training (decoding data, or between two runs of its task)
+        return RunStatus(run, "running", job["job_id"], epochs)
+    if state == "UNKNOWN":
+        return RunStatus(run, "unknown", job["job_id"], "the scheduler did not say; not resubmitted")
+    note = _last_error(job) or f"job ended ({state.lower()}) before the run completed"
+    return RunStatus(run, "failed", job["job_id"], note if not epochs else f"{epochs}; {note}")
+
+
+def needs_submission(status: RunStatus) -> bool:
+    return status.state in ("not started", "partial", "failed")
+
+
+def status_table(statuses: list[RunStatus], root: Path) -> str:
+    """The grid as text: one line per run with its state, job id and note."""
+    rows = [("run", "state", "job", "note")]
+    for s in statuses:
+        rows.append((str(s.run.folder.relative_to(root)), s.state, s.job_id or "-", s.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s.state] = counts.get(s.state, 0) + 1
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    return "\n".join([*lines, f"{len(statuses)} runs: {summary}"])

@@ -1,0 +1,132 @@
+"""The cluster engine without a cluster: submitit's debug and local executors train a tiny grid for real,
+a killed job is resubmitted and resumes, and a stand-in sbatch captures the SLURM script it would run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from selectivity_lib.cli import main
+from selectivity_lib.cluster import JOB, ClusterOptions, parse_sbatch
+from selectivity_lib.errors import ConfigError
+from selectivity_lib.runfolder import CHECKPOINT, METRICS, load_tensors
+
+TINY = ["--dataset", "synthetic", "--profile", "smoke", "--train-subset", "200", "--batch-size", "64",
+        "--val-size", "100", "--no-progress", "--compile", "off"]  # fmt: skip
+
+
+def sweep(root, *extra, alphas=("0", "-1", "1"), epochs="1"):
+    return ["sweep", "--engine", "submitit", *TINY, "--epochs", epochs, "--alphas", *alphas, "--seeds", "0",
+            "--out", str(root), *extra]  # fmt: skip
+
+
+def metrics(root):
+    return {p.parent.relative_to(root).as_posix(): json.loads(p.read_text()) for p in sorted(root.rglob(METRICS))}
+
+
+def test_debug_cluster_trains_the_grid_then_submits_nothing(tmp_path, capsys):
+    assert main(sweep(tmp_path, "--cluster", "debug")) == 0
+    assert len(metrics(tmp_path)) == 3
+    assert all((f.parent / JOB).is_file() for f in tmp_path.rglob(METRICS))
+    capsys.readouterr()
+    assert main(sweep(tmp_path, "--cluster", "debug")) == 0
+    assert "3 already complete, 0 queued or running, 0 to submit" in capsys.readouterr().out
+    assert main(sweep(tmp_path, "--status")) == 0
+    table = capsys.readouterr().out
+    assert "3 runs: 3 complete" in table and "resnet20/alpha=-1/seed=0  complete" in table
+
+
+def test_local_cluster_runs_processes_and_packs_runs(tmp_path, capsys):
+    assert main(sweep(tmp_path, "--cluster", "local", "--max-parallel", "2", "--runs-per-job", "2")) == 0
+    assert len(metrics(tmp_path)) == 3
+    jobs = {json.loads(p.read_text())["job_id"] for p in tmp_path.rglob(JOB)}
+    assert len(jobs) == 2  # three runs, two per task
+    assert "started job" in capsys.readouterr().out
+
+
+def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path):
+    env = os.environ | {"OMP_NUM_THREADS": "2"}  # the same threads in every process: the same arithmetic
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    cli = [sys.executable, "-m", "selectivity_lib"]
+    args = sweep(killed, "--cluster", "local", alphas=("-1",), epochs="5")
+    proc = subprocess.Popen(cli + args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = killed / "resnet20" / "alpha=-1" / "seed=0"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if (run / CHECKPOINT).is_file() and load_tensors(run / CHECKPOINT)["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    os.kill(int(json.loads((run / JOB).read_text())["job_id"]), signal.SIGKILL)  # the job, not the sweep
+    assert proc.wait(timeout=60) == 1
+    assert not (run / METRICS).exists(), "the run finished before it could be killed"
+    status = subprocess.run(cli + sweep(killed, "--status", alphas=("-1",), epochs="5"), env=env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert "failed" in status.stdout and "epoch" in status.stdout
+    subprocess.run(cli + args, env=env, check=True, capture_output=True)
+    subprocess.run(cli + sweep(straight, "--cluster", "local", alphas=("-1",), epochs="5"), env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    (a,), (b,) = metrics(killed).values(), metrics(straight).values()
+    for key in ("test_acc", "test_loss", "mu_si", "best_epoch", "epochs_trained"):
+        assert a[key] == pytest.approx(b[key], rel=1e-6), key
+
+
+@pytest.fixture
+def fake_slurm(tmp_path, monkeypatch):
+    """sbatch, srun and sacct stand-ins on PATH: sbatch keeps each script it is given and answers with a job id;
+    sacct answers from a file the test writes."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scripts = tmp_path / "submitted"
+    scripts.mkdir()
+    (bin_dir / "sbatch").write_text(
+        f'#!/bin/sh\nn=$(ls {scripts} | wc -l)\ncp "$1" {scripts}/$n.sh\necho "Submitted batch job $((4242 + n))"\n'
+    )
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "sacct").write_text(f"#!/bin/sh\ncat {tmp_path / 'sacct.txt'}\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return scripts
+
+
+def test_slurm_script_asks_for_an_array_with_requeue_signal_gpus_and_time(tmp_path, fake_slurm, capsys):
+    root = tmp_path / "sweep"
+    args = sweep(root, "--cluster", "slurm", "--partition", "gpu", "--time", "90", "--gpus-per-task", "1",
+                 "--cpus-per-task", "8", "--mem", "16", "--array-parallelism", "2",
+                 "--sbatch", "account=abc")  # fmt: skip
+    assert main(args) == 0
+    (script,) = fake_slurm.iterdir()
+    text = script.read_text()
+    for line in ("#SBATCH --array=0-2%2", "#SBATCH --signal=USR2@120", "#SBATCH --requeue", "#SBATCH --time=90",
+                 "#SBATCH --gpus-per-task=1", "#SBATCH --cpus-per-task=8", "#SBATCH --partition=gpu",
+                 "#SBATCH --mem=16GB", "#SBATCH --account=abc"):  # fmt: skip
+        assert line in text.splitlines(), line
+    assert "srun" in text and "submitit.core._submit" in text
+    jobs = sorted(json.loads(p.read_text())["job_id"] for p in root.rglob(JOB))
+    assert jobs == ["4242_0", "4242_1", "4242_2"]
+    assert "submitted array 4242: 3 tasks, 3 runs" in capsys.readouterr().out
+
+    # The scheduler says: one pending, one running, one failed. Status shows it; a rerun resubmits the failed one.
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n4242_0|PENDING|\n4242_1|RUNNING|n1\n4242_2|FAILED|n2\n")
+    assert main(sweep(root, "--status")) == 0
+    table = capsys.readouterr().out
+    assert "3 runs: 1 failed, 1 queued, 1 running" in table
+    assert main(args) == 0
+    assert "2 queued or running, 1 to submit" in capsys.readouterr().out
+    assert len(list(fake_slurm.iterdir())) == 2  # one task, which submitit sends as a plain job
+    resubmitted = json.loads((root / "resnet20" / "alpha=1" / "seed=0" / JOB).read_text())
+    assert resubmitted["job_id"] == "4243"
+
+
+def test_cluster_options_are_checked():
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_sbatch(["account"])
+    assert parse_sbatch(["--qos=long", "mail-type=END"]) == {"qos": "long", "mail_type": "END"}
+    with pytest.raises(ConfigError, match="time-min must be at least 1"):
+        ClusterOptions(time_min=0).validate()
+    with pytest.raises(ConfigError, match="leaves no time"):
+        ClusterOptions(time_min=1, signal_delay_s=120).validate()
