@@ -15,9 +15,9 @@ declare -A RECIPE=(
     [linear-e20-lr0.2-nesterov]="--epochs 20 --schedule linear --warmup-epochs 1 --lr 0.2 --nesterov"
     [linear-e20]="--epochs 20 --schedule linear --warmup-epochs 1 --lr 0.1"
     [step-e20]="--epochs 20 --schedule step --warmup-epochs 0 --lr 0.1"
-    [cosine-e20-nesterov]="--epochs 20 --schedule cosine --warmup-epochs 1 --lr 0.1 --nesterov"
+    [linear-e20-lr0.4-nesterov]="--epochs 20 --schedule linear --warmup-epochs 1 --lr 0.4 --nesterov"
 )
-ORDER=(linear-e22 linear-e20-lr0.2-nesterov linear-e20 step-e20 cosine-e20-nesterov)
+ORDER=(linear-e22 linear-e20-lr0.2-nesterov linear-e20 step-e20 linear-e20-lr0.4-nesterov)
 
 for name in "${@:-${ORDER[@]}}"; do
     args=${RECIPE[$name]:?unknown recipe $name: choose from ${ORDER[*]}}

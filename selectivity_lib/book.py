@@ -17,6 +17,7 @@ import pandas as pd
 
 from .cca_experiment import load_cca
 from .config import PROFILES
+from .grid import arch_label  # noqa: F401 (chapters label networks with it)
 from .results import Results, describe, find_run_folders, load_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,17 +83,18 @@ def glue(name: str, value, display: bool = False):
 
 
 def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: float = 1.0, digits: int = 3) -> str:
-    """'0.229 (95% CI 0.221-0.237, n = 3)' for `value` over the runs at `alpha`, or a note that none exist."""
-    from .stats import bootstrap_ci
+    """'0.229 (95% t-interval 0.221–0.237, n = 3)' for `value` over the runs at `alpha`, or a note that none
+    exist."""
+    from .stats import INTERVAL, t_interval
 
     sel = runs if (alpha is None or runs.empty) else runs[runs.alpha == alpha]
     if sel.empty:
         return "(no runs yet)"
-    if len(sel) == 1:  # one run has no spread to bootstrap
+    if len(sel) == 1:  # one run has no spread
         return f"{scale * sel[value].iloc[0]:.{digits}f} (n = 1, no interval)"
-    lo, hi = bootstrap_ci(sel[value])
+    lo, hi = t_interval(sel[value])
     return (
-        f"{scale * sel[value].mean():.{digits}f} (95% CI {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
+        f"{scale * sel[value].mean():.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
         f"n = {len(sel)})"
     )
 

@@ -1,9 +1,10 @@
 """The paper's figures, one function each: tidy DataFrames in (from `results` and `analyse`), Figure out.
 
 Colours follow the paper: blues for alpha < 0 (darker for larger |alpha|), reds for alpha > 0, grey for
-alpha = 0. Error bars are bootstrapped 95% CIs over seeds; stars mark Bonferroni-corrected tests from
-`stats`. Every figure carries a footnote naming the profile, dataset and seeds it was drawn from. A figure
-with no matching runs says so instead of failing.
+alpha = 0; alpha axes run in signed order. Error bars are 95% t-intervals over seeds (`stats.t_interval`;
+none where a point has one run) and every seed is drawn as a small dot; stars mark Bonferroni-corrected
+tests from `stats`. Every figure carries a footnote naming the profile, dataset and seeds it was drawn from.
+A figure whose runs are not there returns a `NoData` note that says which runs it needs.
 
     1a 1b   selectivity per layer / overall, alpha <= 0          fig1a, fig1b
     2a 2b 2c  accuracy vs alpha, violins, accuracy vs selectivity   fig2a, fig2b, fig2c
@@ -29,7 +30,9 @@ import pandas as pd
 import seaborn as sns
 
 from .results import Results, describe, one_recipe
-from .stats import paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
+from .stats import INTERVAL, greater_test, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
+
+DPI = 160
 
 LABELS = {
     "si_unit_mean": "mean class selectivity",
@@ -77,33 +80,58 @@ def _select(df: pd.DataFrame, model: str | None = "resnet20", activation: str = 
 
 def _figure(size=(6.0, 4.0)):
     sns.set_theme(style="ticks", context="notebook")
-    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    fig, ax = plt.subplots(figsize=size, layout="constrained", dpi=DPI)
     return fig, ax
 
 
-def _footnote(fig, runs: pd.DataFrame, extra: str = "") -> None:
-    text = describe(runs) + (f"; {extra}" if extra else "") + "; error bars: bootstrapped 95% CI"
-    fig.text(0.01, -0.02, text, fontsize=7, color="0.3", ha="left", va="top")
+def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = f"error bars: {INTERVAL} over seeds") -> None:
+    import textwrap
+
+    text = "; ".join(t for t in (describe(runs), extra, bars, "dots: single runs") if t)
+    fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
 
 
-def _empty(what: str):
-    fig, ax = _figure()
-    ax.axis("off")
-    ax.text(0.5, 0.5, f"no runs yet for {what}", ha="center", va="center", fontsize=11, color="0.4")
-    return fig
+class NoData:
+    """What a figure shows when its runs are not there: a sentence that names the runs it needs."""
+
+    def __init__(self, what: str, needs: str):
+        self.message = f"{what}: not drawn yet. It needs {needs}."
+
+    def _repr_markdown_(self) -> str:
+        return f"*{self.message}*"
+
+    def __repr__(self) -> str:
+        return self.message
+
+
+def _empty(what: str, needs: str = "runs that match it"):
+    return NoData(what, needs)
+
+
+def _have(runs: pd.DataFrame) -> str:
+    if runs.empty:
+        return "none so far"
+    return "so far alpha " + ", ".join(f"{a:g}" for a in sorted(runs.alpha.unique()))
 
 
 def _alpha_axis(ax, alphas) -> list:
-    order = sorted(alphas, key=lambda a: (abs(a), a))
+    order = sorted(float(a) for a in set(alphas))
     ax.set_xticks(range(len(order)), [f"{a:g}" for a in order])
     ax.set_xlabel("regularization scale alpha")
     return order
 
 
+def _seed_dots(ax, x, values, color) -> None:
+    """Each run as a small dot beside its group's mean (spread sideways so that equal values stay visible)."""
+    values = np.asarray(values, dtype=float)
+    offsets = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+    ax.scatter(np.asarray(x, dtype=float) + offsets + 0.18, values, s=9, color=color, alpha=0.7, lw=0, zorder=3)
+
+
 def by_layer(layers: pd.DataFrame, value: str = "si_mean", title: str = "") -> plt.Figure:
     """Per-layer mean of `value` for each alpha (lines), CIs over seeds. layers: `Results.layers` rows."""
-    if layers.empty:
-        return _empty(title or value)
+    if layers.empty or layers.alpha.nunique() < 2:
+        return _empty(title or value, f"runs at two or more alphas of this network ({_have(layers)})")
     fig, ax = _figure((7.0, 4.0))
     colors = alpha_colors(layers.alpha)
     for alpha, group in layers.groupby("alpha"):
@@ -133,15 +161,17 @@ def by_layer(layers: pd.DataFrame, value: str = "si_mean", title: str = "") -> p
 def vs_alpha(
     runs: pd.DataFrame, value: str, title: str = "", test: bool = True, thresholds=(0.05, 5e-3, 5e-6)
 ) -> plt.Figure:
-    """Mean of `value` per alpha with CIs; stars: t-test against alpha = 0, Bonferroni-corrected."""
-    if runs.empty:
-        return _empty(title or value)
+    """Mean of `value` per alpha with t intervals and every run as a dot; stars: t-test against alpha = 0,
+    Bonferroni-corrected."""
+    if runs.empty or runs.alpha.nunique() < 2:
+        return _empty(title or value, f"runs at two or more alphas of this network ({_have(runs)})")
     fig, ax = _figure()
     scale = 100 if value == "test_acc" else 1
     colors = alpha_colors(runs.alpha)
     order = _alpha_axis(ax, runs.alpha.unique())
     s = summarize(runs, "alpha", value).set_index("alpha")
     for i, a in enumerate(order):
+        _seed_dots(ax, i, scale * runs.loc[runs.alpha == a, value].to_numpy(), colors[a])
         row = s.loc[a]
         ax.errorbar(
             i,
@@ -167,10 +197,11 @@ def vs_alpha(
 def violins(runs: pd.DataFrame, value: str = "test_acc", alphas=None, title: str = "") -> plt.Figure:
     """Distribution over seeds of `value` for a subset of alphas (violin with an inner box plot)."""
     data = runs if alphas is None else runs[runs.alpha.isin(alphas)]
-    if data.empty:
-        return _empty(title or value)
+    if data.empty or data.groupby("alpha").size().max() < 3:
+        return _empty(title or value, f"at least 3 seeds at an alpha of this network to show a distribution "
+                      f"({_have(data)})")  # fmt: skip
     fig, ax = _figure()
-    order = sorted(data.alpha.unique(), key=lambda a: (abs(a), a))
+    order = sorted(data.alpha.unique())
     colors = alpha_colors(data.alpha)
     scale = 100 if value == "test_acc" else 1
     plot = data.assign(y=scale * data[value], a=data.alpha.map(lambda a: f"{a:g}"))
@@ -181,7 +212,7 @@ def violins(runs: pd.DataFrame, value: str = "test_acc", alphas=None, title: str
         hue="a",
         order=[f"{a:g}" for a in order],
         palette={f"{a:g}": colors[a] for a in order},
-        inner="box",
+        inner="point",
         cut=0,
         ax=ax,
         legend=False,
@@ -189,18 +220,19 @@ def violins(runs: pd.DataFrame, value: str = "test_acc", alphas=None, title: str
     ax.set_xlabel("regularization scale alpha")
     ax.set_ylabel(LABELS.get(value, value))
     ax.set_title(title, fontsize=10)
-    _footnote(fig, data)
+    _footnote(fig, data, bars="", extra="violins: kernel density over seeds, cut at the extremes")
     sns.despine(fig)
     return fig
 
 
 def accuracy_vs_selectivity(runs: pd.DataFrame, si: str = "si_unit_mean", title: str = "") -> plt.Figure:
     """Test accuracy against mean selectivity, one point per alpha with CIs on both axes."""
-    if runs.empty:
-        return _empty(title or "accuracy vs selectivity")
+    if runs.empty or runs.alpha.nunique() < 2:
+        return _empty(title or "accuracy vs selectivity", f"runs at two or more alphas of this network ({_have(runs)})")
     fig, ax = _figure()
     colors = alpha_colors(runs.alpha)
     sx, sy = summarize(runs, "alpha", si).set_index("alpha"), summarize(runs, "alpha", "test_acc").set_index("alpha")
+    ax.scatter(runs[si], 100 * runs.test_acc, s=9, c=[colors[a] for a in runs.alpha], alpha=0.6, lw=0)
     for a in sx.index:
         x, y = sx.loc[a], sy.loc[a]
         ax.errorbar(
@@ -227,8 +259,9 @@ def promote_vs_penalize(
 ) -> plt.Figure:
     """`value` against |alpha| for alpha < 0 (blue) and alpha > 0 (red); stars: rank-sum, Bonferroni."""
     signed = runs[runs.alpha != 0]
-    if signed.empty:
-        return _empty(title or "promoting vs penalizing")
+    mags = set(signed.alpha[signed.alpha < 0].abs()) & set(signed.alpha[signed.alpha > 0])
+    if not mags:
+        return _empty(title or "promoting vs penalizing", f"runs at alpha = -a and +a for some a ({_have(runs)})")
     fig, ax = _figure()
     scale = 100 if value == "test_acc" else 1
     mags = sorted(signed.alpha.abs().unique())
@@ -238,6 +271,8 @@ def promote_vs_penalize(
             continue
         s = summarize(part, "magnitude", value)
         x = [mags.index(m) for m in s.magnitude]
+        for m in s.magnitude:
+            _seed_dots(ax, mags.index(m), scale * part.loc[part.magnitude == m, value].to_numpy(), color)
         ax.errorbar(
             x,
             scale * s["mean"],
@@ -263,8 +298,9 @@ def promote_vs_penalize(
 
 def compare_models(runs: pd.DataFrame, value: str, title: str = "") -> plt.Figure:
     """`value` against alpha for ResNet20 (cyan) and VGG16 (orange)."""
-    if runs.empty:
-        return _empty(title or value)
+    if runs.empty or runs.model.nunique() < 2:
+        so_far = ", ".join(sorted(runs.model.unique())) or "none"
+        return _empty(title or value, f"runs of both ResNet20 and VGG16 (so far: {so_far})")
     fig, ax = _figure()
     order = _alpha_axis(ax, runs.alpha.unique())
     scale = 100 if value == "test_acc" else 1
@@ -274,6 +310,8 @@ def compare_models(runs: pd.DataFrame, value: str, title: str = "") -> plt.Figur
             continue
         s = summarize(part, "alpha", value)
         x = [order.index(a) for a in s.alpha]
+        for a in s.alpha:
+            _seed_dots(ax, order.index(a), scale * part.loc[part.alpha == a, value].to_numpy(), color)
         ax.errorbar(
             x,
             scale * s["mean"],
@@ -294,19 +332,23 @@ def compare_models(runs: pd.DataFrame, value: str, title: str = "") -> plt.Figur
 
 def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> plt.Figure:
     """`value` against alpha for each leaky-ReLU slope b (ReLU is b = 0), darker red for larger b."""
-    if runs.empty:
-        return _empty(title or value)
+    if runs.empty or runs.slope.nunique() < 2:
+        return _empty(title or value, "runs of ReLU and leaky-ReLU networks at the same alphas")
     fig, ax = _figure()
     order = _alpha_axis(ax, runs.alpha.unique())
     scale = 100 if value == "test_acc" else 1
     slopes = sorted(runs.slope.unique())
     for i, b in enumerate(slopes):
-        s = summarize(runs[runs.slope == b], "alpha", value)
+        part = runs[runs.slope == b]
+        s = summarize(part, "alpha", value)
+        color = plt.cm.Reds(0.35 + 0.65 * (i + 1) / len(slopes))
+        for a in s.alpha:
+            _seed_dots(ax, order.index(a), scale * part.loc[part.alpha == a, value].to_numpy(), color)
         ax.errorbar(
             [order.index(a) for a in s.alpha],
             scale * s["mean"],
             yerr=[scale * (s["mean"] - s.ci_low), scale * (s.ci_high - s["mean"])],
-            color=plt.cm.Reds(0.35 + 0.65 * (i + 1) / len(slopes)),
+            color=color,
             marker="o",
             capsize=3,
             label=f"b = {b:g}",
@@ -319,94 +361,140 @@ def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> pl
     return fig
 
 
+def _replicate_pairs(distances: pd.DataFrame) -> pd.DataFrame:
+    """Only pairs of networks with different seeds (tables written before that rule may hold others)."""
+    return distances[distances.seed_a != distances.seed_b] if "seed_a" in distances else distances
+
+
 def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.Figure:
-    """Mean PWCCA distance per layer: within alpha (rho(a_r, a_r), light) vs against alpha = 0 (dark)."""
-    d = distances[distances.alpha == alpha] if not distances.empty else distances
-    if d.empty:
-        return _empty(title or f"CCA at alpha = {alpha:g}")
+    """Mean PWCCA distance per layer: within alpha (rho(a_r, a_r), light) vs against alpha = 0 (dark), with a
+    t interval over network pairs where there are at least two."""
+    d = _replicate_pairs(distances[distances.alpha == alpha]) if not distances.empty else distances
+    if d.empty or d.kind.nunique() < 2:
+        return _empty(title or f"CCA at alpha = {alpha:g}", "CCA distances (python -m selectivity_lib analyse) of "
+                      "at least two seeds at this alpha and at alpha = 0")  # fmt: skip
     fig, ax = _figure((7.0, 4.0))
     for kind, color, label in (
         ("within", "#b8a9d9", f"rho(a{alpha:g}, a{alpha:g})"),
         ("cross", "#4b2c83", f"rho(a{alpha:g}, a0)"),
     ):
         s = summarize(d[d.kind == kind], "layer_index", "distance")
-        ax.plot(s.layer_index, s["mean"], color=color, label=label)
+        ax.plot(s.layer_index, s["mean"], color=color, label=f"{label}, {s.n.min()} pair(s)")
         ax.fill_between(s.layer_index, s.ci_low, s.ci_high, color=color, alpha=0.3, lw=0)
     names = d.drop_duplicates("layer_index").sort_values("layer_index").layer
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
     ax.set_ylabel("PWCCA distance")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    _cca_footnote(fig, d)
+    _cca_footnote(fig, d, f"bands: {INTERVAL} over network pairs (pairs share networks, so the bands are narrow)")
     sns.despine(fig)
     return fig
 
 
+def cca_pair_ratios(distances: pd.DataFrame) -> pd.DataFrame:
+    """Per network, alpha != 0 and cross pair: mean over layers of the pair's distance / the layer's mean
+    within-alpha distance. Their mean over cross pairs is the paper's CCA distance ratio."""
+    networks = [c for c in ("model", "activation", "slope") if c in distances.columns]
+    rows = []
+    d_all = _replicate_pairs(distances)
+    for key, d in d_all[d_all.alpha != 0].groupby([*networks, "alpha"]):
+        within = d[d.kind == "within"].groupby("layer_index").distance.mean()
+        cross = d[d.kind == "cross"]
+        if within.empty or cross.empty:
+            continue
+        for pair, c in cross.groupby("pair"):
+            r = (c.set_index("layer_index").distance / within).dropna()
+            rows.append(
+                {**dict(zip(networks, key[:-1], strict=True)), "alpha": key[-1], "pair": pair, "ratio": r.mean()}
+            )
+    return pd.DataFrame(rows)
+
+
 def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
-    """Per network (model, activation, slope) and alpha != 0: the CCA distance ratio mean rho(a_r, a_0) /
-    mean rho(a_r, a_r) per layer, its mean over layers with a bootstrap CI over layers, and a paired t-test
-    (over layers) of the per-layer mean cross distance against the per-layer mean within distance.
+    """Per network (model, activation, slope) and alpha != 0: the paper's CCA distance ratio (per layer, mean
+    rho(a_r, a_0) / mean rho(a_r, a_r), averaged over layers), from pairs of networks with different seeds only.
+
+    Tests (one-sided: is the ratio above 1?):
+      p          Welch's t-test across network pairs: each pair's distance averaged over layers, cross pairs
+                 against within-alpha pairs. Network pairs are the replicates here, not layers; pairs that
+                 share a network are not independent, so p is optimistic. Needs 2+ pairs of each kind.
+      p_layers   the paper's method: a paired t-test over layers of the per-layer mean cross distance against
+                 the per-layer mean within distance (layers are not independent replicates either).
     """
     networks = [c for c in ("model", "activation", "slope") if c in distances.columns]
     rows = []
-    for key, d in distances[distances.alpha != 0].groupby([*networks, "alpha"]):
+    d_all = _replicate_pairs(distances)
+    for key, d in d_all[d_all.alpha != 0].groupby([*networks, "alpha"]):
         per_layer = d.groupby(["layer_index", "kind"]).distance.mean().unstack()
         if not {"within", "cross"} <= set(per_layer.columns):
             continue
-        ratio = per_layer["cross"] / per_layer["within"]
-        s = summarize(pd.DataFrame({"r": ratio.values, "g": 0}), "g", "r").iloc[0]
-        t, p = paired_ttest(per_layer["cross"], per_layer["within"]) if len(per_layer) > 1 else (np.nan, np.nan)
+        ratio = (per_layer["cross"] / per_layer["within"]).mean()
+        pairs = d.groupby(["kind", "pair"]).distance.mean()
+        t, p = greater_test(pairs["cross"], pairs["within"])
+        if len(per_layer) > 1:
+            t_layers, p_two = paired_ttest(per_layer["cross"], per_layer["within"])
+            p_layers = p_two / 2 if t_layers > 0 else 1 - p_two / 2
+        else:
+            t_layers, p_layers = np.nan, np.nan
         rows.append(
             {
                 **dict(zip(networks, key[:-1], strict=True)),
                 "alpha": key[-1],
-                "ratio": s["mean"],
-                "ci_low": s.ci_low,
-                "ci_high": s.ci_high,
-                "layers": len(ratio),
+                "ratio": ratio,
+                "cross_pairs": int(len(pairs["cross"])),
+                "within_pairs": int(len(pairs["within"])),
+                "layers": len(per_layer),
                 "t": t,
                 "p": p,
+                "t_layers": t_layers,
+                "p_layers": p_layers,
             }
         )
     return pd.DataFrame(rows)
 
 
 def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
-    """CCA distance ratio (mean over layers) against alpha; 1 = no more different than replicates."""
+    """CCA distance ratio against alpha (1 = no more different than replicates): the ratio, and each cross
+    pair's own ratio as a dot; stars: one-sided Welch test across network pairs that the ratio exceeds 1."""
     table = cca_ratio_table(distances) if not distances.empty else pd.DataFrame()
     if table.empty:
-        return _empty(title or "CCA distance ratio")
+        return _empty(title or "CCA distance ratio", "CCA distances (python -m selectivity_lib analyse) of at least "
+                      "two seeds at alpha = 0 and at another alpha")  # fmt: skip
     if table.alpha.duplicated().any():
         raise ValueError("cca_ratio plots one network: select one model and activation first (fig3b does)")
+    pair_ratios = cca_pair_ratios(distances)
     fig, ax = _figure()
     colors = alpha_colors(table.alpha)
     order = _alpha_axis(ax, table.alpha)
+    top = max(table.ratio.max(), pair_ratios.ratio.max() if not pair_ratios.empty else 0)
     for i, a in enumerate(order):
         row = table.set_index("alpha").loc[a]
-        ax.errorbar(
-            i,
-            row.ratio,
-            yerr=[[row.ratio - row.ci_low], [row.ci_high - row.ratio]],
-            color=colors[a],
-            marker="o",
-            capsize=3,
-        )
-        ax.text(i, row.ci_high, stars(row.p, (0.05, 5e-3, 5e-6)), ha="center", va="bottom")
+        _seed_dots(ax, i, pair_ratios.loc[pair_ratios.alpha == a, "ratio"].to_numpy(), colors[a])
+        ax.plot(i, row.ratio, color=colors[a], marker="o", ms=7)
+        ax.text(i, top * 1.01, stars(row.p, (0.05, 5e-3, 5e-6)), ha="center", va="bottom")
     ax.axhline(1.0, color="0.5", ls="--", lw=1)
     ax.set_ylabel("CCA distance ratio")
     ax.set_title(title, fontsize=10)
-    _cca_footnote(fig, distances)
+    note = (
+        "large dots: the ratio; small dots: single cross pairs; stars: one-sided Welch t-test across network pairs "
+        "that the ratio exceeds 1 (pairs share networks: optimistic)"
+    )
+    _cca_footnote(fig, distances, note)
     sns.despine(fig)
     return fig
 
 
-def _cca_footnote(fig, d: pd.DataFrame) -> None:
+def _cca_footnote(fig, d: pd.DataFrame, extra: str) -> None:
+    import textwrap
+
+    d = _replicate_pairs(d)
+    seeds = sorted(set(d.seed_a) | set(d.seed_b)) if "seed_a" in d else []
     text = (
         f"profile {', '.join(sorted(d.profile.unique()))}; dataset {', '.join(sorted(d.dataset.unique()))}; "
-        f"{d.groupby(['alpha', 'kind']).pair.nunique().min()}+ pairs per alpha; datapoints: {d.reduce.iloc[0]}; "
-        "bands/bars: bootstrapped 95% CI"
+        f"seeds {', '.join(map(str, seeds))}; pairs of networks with different seeds only; datapoints: "
+        f"{d.reduce.iloc[0]}; {extra}"
     )
-    fig.text(0.01, -0.02, text, fontsize=7, color="0.3", ha="left", va="top")
+    fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
 
 
 # --- one function per figure of the paper --------------------------------------------------------------

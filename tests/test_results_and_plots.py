@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import tiny_sweep_args
+from scipy import stats as sps
 
 from selectivity_lib import plots
 from selectivity_lib.cca_experiment import CCA_FILE, cca_experiment, load_cca
@@ -116,7 +117,9 @@ def synthetic_results() -> tuple[Results, pd.DataFrame]:
                                 reduce="positions",
                                 alpha=alpha,
                                 kind=kind,
-                                pair=f"p{pair}",
+                                pair=f"{pair}-{pair + 1}",
+                                seed_a=pair,
+                                seed_b=pair + 1,
                                 layer_index=i,
                                 layer=f"l{i}",
                                 distance=0.2
@@ -139,10 +142,24 @@ def test_every_figure_renders_from_a_synthetic_table(name):
     matplotlib.pyplot.close(fig)
 
 
-def test_figure_without_runs_says_so():
+def test_figure_without_runs_says_which_runs_it_needs():
     empty = Results(pd.DataFrame(), pd.DataFrame())
-    fig = plots.fig1b(empty)
-    assert "no runs yet" in fig.axes[0].texts[0].get_text()
+    note = plots.fig1b(empty)
+    assert isinstance(note, plots.NoData) and "needs runs at two or more alphas" in note._repr_markdown_()
+    results, _ = synthetic_results()
+    only_zero = Results(results.runs[results.runs.alpha == 0], results.layers[results.layers.alpha == 0])
+    for name in ("A4a", "A4b", "A5a", "A5c", "A6"):  # VGG16 with alpha = 0 only: no empty panels
+        note = plots.FIGURES[name](only_zero)
+        assert isinstance(note, plots.NoData) and "so far alpha 0" in note.message, name
+
+
+def test_alpha_axes_are_in_signed_order():
+    results, distances = synthetic_results()
+    for fig in (plots.fig5b(results), plots.figA12a(results), plots.fig3b(distances)):
+        ticks = [float(t.get_text().replace("\u2212", "-")) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        if ticks and fig is not None:
+            assert ticks == sorted(ticks)
+        matplotlib.pyplot.close(fig)
 
 
 def test_figures_from_real_tiny_runs(tiny_sweep):
@@ -166,6 +183,9 @@ def test_cca_ratio_table_keeps_networks_apart():
                         slope=slope,
                         alpha=-1.0,
                         kind=kind,
+                        pair="0-1",
+                        seed_a=0,
+                        seed_b=1,
                         layer_index=layer,
                         distance=distance + 0.01 * layer,
                     )
@@ -180,3 +200,38 @@ def test_cca_ratio_table_keeps_networks_apart():
         assert table.loc[activation, "ratio"] == pytest.approx(ratio)
     with pytest.raises(ValueError, match="select one model"):
         plots.cca_ratio(pd.DataFrame(rows))
+
+
+def _cca_rows(cross_mean: float, same_seed_cross: float | None = None, seeds=(0, 1, 2), layers=4, noise=0.01):
+    """A CCA table for one network at alpha = -1: within pairs near 0.3, cross pairs near `cross_mean`."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for s1, s2 in [(a, b) for a in seeds for b in seeds if a < b]:
+        rows += [dict(kind="within", seed_a=s1, seed_b=s2, layer_index=i, distance=0.3 + noise * rng.standard_normal())
+                 for i in range(layers)]  # fmt: skip
+    for s1 in seeds:
+        for s2 in seeds:
+            mean = cross_mean if s1 != s2 else (same_seed_cross if same_seed_cross is not None else cross_mean)
+            noisy = mean + noise * rng.standard_normal(layers)
+            rows += [dict(kind="cross", seed_a=s1, seed_b=s2, layer_index=i, distance=noisy[i]) for i in range(layers)]
+    table = pd.DataFrame(rows).assign(model="resnet20", activation="relu", slope=0.0, alpha=-1.0)
+    return table.assign(pair=table.seed_a.astype(str) + "-" + table.seed_b.astype(str))
+
+
+def test_cca_ratio_leaves_out_same_seed_pairs():
+    # Same-seed networks share initialisation and data order: far closer than replicates. They must not count.
+    with_same = plots.cca_ratio_table(_cca_rows(0.36, same_seed_cross=0.1)).iloc[0]
+    without = plots.cca_ratio_table(_cca_rows(0.36)).iloc[0]
+    assert with_same.ratio == pytest.approx(without.ratio, rel=0.01) and with_same.ratio == pytest.approx(1.2, rel=0.03)
+    assert with_same.cross_pairs == 6 and with_same.within_pairs == 3
+
+
+def test_cca_test_is_across_network_pairs_and_one_sided():
+    above = plots.cca_ratio_table(_cca_rows(0.4)).iloc[0]
+    below = plots.cca_ratio_table(_cca_rows(0.2)).iloc[0]
+    assert above.ratio > 1 and above.p < 0.05 and plots.stars(above.p) != ""
+    assert below.ratio < 1 and below.p > 0.95 and plots.stars(below.p) == ""  # below 1 never gets a star
+    assert below.p_layers > 0.95  # the paper's layer-paired test, also one-sided
+    pairs = _cca_rows(0.4).query("seed_a != seed_b").groupby(["kind", "pair"]).distance.mean()
+    t, p = sps.ttest_ind(pairs["cross"], pairs["within"], equal_var=False, alternative="greater")
+    assert above.p == pytest.approx(p) and above.t == pytest.approx(t)

@@ -38,7 +38,7 @@ def test_display_carries_widget_view_and_a_static_page_version():
 def test_mean_ci_text_and_missing_runs():
     runs = pd.DataFrame({"alpha": [0.0, 0.0, -1.0], "test_acc": [0.5, 0.6, 0.4]})
     text = book.mean_ci(runs, "test_acc", 0.0, scale=100, digits=1)
-    assert text.startswith("55.0 (95% CI") and text.endswith("n = 2)")
+    assert text.startswith("55.0 (95% t-interval") and text.endswith("n = 2)")
     assert book.mean_ci(runs, "test_acc", -3.0) == "(no runs yet)"
     assert book.mean_ci(runs.iloc[:1], "test_acc", scale=100, digits=1).endswith("(n = 1, no interval)")
 
