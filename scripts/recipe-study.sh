@@ -3,6 +3,7 @@
 # schedule into runs/recipe/<name>/. Every run is resumable: rerun the script after a kill. Its log goes to
 # runs/recipe/<name>.log (not in git).
 #   bash scripts/recipe-study.sh [name ...]    (default: all, in the order below)
+# RUNS=<folder> writes the runs there instead of runs/ (e.g. from a second checkout of the code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -21,8 +22,8 @@ ORDER=(linear-e22 linear-e20-lr0.2-nesterov linear-e20 step-e20 linear-e20-lr0.4
 
 for name in "${@:-${ORDER[@]}}"; do
     args=${RECIPE[$name]:?unknown recipe $name: choose from ${ORDER[*]}}
-    out=runs/recipe/$name
-    mkdir -p runs/recipe
+    out=${RUNS:-runs}/recipe/$name
+    mkdir -p "${RUNS:-runs}/recipe"
     # shellcheck disable=SC2086
     "$PY" -m selectivity_lib train --profile full --model resnet20 --alpha 0 --seed 0 $args \
         --data-dir "$DATA" --no-progress --out "$out" 2>&1 | tee -a "$out.log"
