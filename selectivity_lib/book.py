@@ -112,3 +112,15 @@ def show(fig) -> None:
 
     display(fig)
     plt.close(fig)
+
+
+def real_unit(units: pd.DataFrame, model: str = "resnet20", quantile: float = 0.9):
+    """A fairly selective live unit of the last layer of an unregularized plain-ReLU `model` (alpha = 0): the
+    unit whose SI is nearest the `quantile` of that layer's. Returns its row of the units table, or None."""
+    if units is None or units.empty:
+        return None
+    base = units[(units.model == model) & (units.activation == "relu") & (units.alpha == 0) & ~units.dead]
+    if base.empty:
+        return None
+    last = base[base.layer_index == base.layer_index.max()]
+    return last.iloc[(last.si - last.si.quantile(quantile)).abs().argmin()]

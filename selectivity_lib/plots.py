@@ -361,6 +361,30 @@ def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> pl
     return fig
 
 
+def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: str = "relu") -> plt.Figure:
+    """Minibatch mu_SI and validation accuracy per epoch for each alpha of one network (mean over seeds).
+    history: `results.load_histories` rows."""
+    h = _select(history, model, activation)
+    if h.empty:
+        return _empty(f"{model} learning curves", f"complete runs of {model} ({activation})")
+    if "slope" in h and h.slope.nunique() > 1:
+        raise ValueError("learning_curves draws one network: its runs have several slopes")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained", dpi=DPI)
+    palette = alpha_colors(h.alpha)
+    for ax, value, label in ((axes[0], "train_mu_si", "minibatch mu_SI (training)"), (axes[1], "val_acc",
+                             "validation accuracy")):  # fmt: skip
+        for alpha, g in h.groupby("alpha"):
+            mean = g.groupby("epoch")[value].mean()
+            ax.plot(mean.index, mean.values, color=palette[alpha], label=f"{alpha:g}", lw=1.3)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+    axes[1].legend(title="alpha", fontsize=7, ncols=2, frameon=False)
+    runs = h.drop_duplicates(["alpha", "seed"])
+    _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="")
+    sns.despine(fig)
+    return fig
+
+
 def _replicate_pairs(distances: pd.DataFrame) -> pd.DataFrame:
     """Only pairs of networks with different seeds (tables written before that rule may hold others)."""
     return distances[distances.seed_a != distances.seed_b] if "seed_a" in distances else distances

@@ -55,3 +55,31 @@ def test_book_profile_is_the_profile_with_most_complete_runs(tmp_path, monkeypat
     assert book.book_profile() == "cpu"  # parity-fp32 is not a profile: never the book's sweep
     monkeypatch.setenv("SELECTIVITY_BOOK_PROFILE", "smoke")
     assert book.book_profile() == "smoke"
+
+
+def test_real_unit_comes_from_a_plain_relu_resnet20_at_alpha_0():
+    rows = []
+    for model, activation, alpha, si in [("resnet20", "leaky_relu", 0.0, 0.9), ("vgg16", "relu", 0.0, 0.8),
+                                         ("resnet20", "relu", -1.0, 0.7), ("resnet20", "relu", 0.0, 0.3)]:  # fmt: skip
+        for unit in range(5):
+            rows.append(dict(model=model, activation=activation, alpha=alpha, dead=False, layer_index=18,
+                             layer="l18", unit=unit, seed=0, si=si + 0.01 * unit))  # fmt: skip
+    pick = book.real_unit(pd.DataFrame(rows))
+    assert (pick.model, pick.activation, pick.alpha) == ("resnet20", "relu", 0.0)
+    assert book.real_unit(pd.DataFrame(rows[:5])) is None  # only a leaky network: no preset
+
+
+def test_learning_curves_draw_one_network():
+    from selectivity_lib import plots
+
+    rows = []
+    networks = [("resnet20", "relu", 0.0), ("resnet20", "leaky_relu", 0.5), ("vgg16", "relu", 0.0)]
+    for model, activation, slope in networks:
+        for alpha in (0.0, -1.0):
+            for epoch in (1, 2):
+                rows.append(dict(model=model, activation=activation, slope=slope, alpha=alpha, seed=0, epoch=epoch,
+                                 profile="smoke", dataset="synthetic", recipe="r", train_mu_si=0.1 * epoch,
+                                 val_acc=0.5 if model == "resnet20" and activation == "relu" else 0.9))  # fmt: skip
+    fig = plots.learning_curves(pd.DataFrame(rows))
+    lines = fig.axes[1].get_lines()
+    assert len(lines) == 2 and all(set(line.get_ydata()) == {0.5} for line in lines)  # ReLU ResNet20 only
