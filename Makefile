@@ -42,8 +42,12 @@ gpu-check: setup
 
 # --all: every chapter is read again, so new runs reach every page (Sphinx would redo only edited files).
 # -W: any warning (a failed glue, a missing reference) fails the build; a failing cell always does.
+# MathJax is served from the book itself (scripts/fetch-mathjax.sh; npm), so equations render offline.
+# The executed chapter notebooks are copied into the site (_build/html/notebooks/) for download.
 book: setup
+	bash scripts/fetch-mathjax.sh
 	$(VENV)/bin/jupyter-book build . --all -W --keep-going
+	mkdir -p _build/html/notebooks && cp _build/jupyter_execute/book/*.ipynb _build/html/notebooks/
 
 # Opens the built book in headless Chromium (Debian's chromium and chromium-driver; see scripts/).
 browser-test: setup

@@ -1,7 +1,9 @@
 """What the book's chapters share: where the runs are, which sweep a chapter shows, glued numbers.
 
-The book reads one sweep folder, `runs/<profile>`: `$SELECTIVITY_BOOK_PROFILE` if set, else the profile
-with the most complete runs (the repository's own runs are at profile `cpu`). New runs written there, by
+The book reads one sweep folder, `runs/<profile>`: `$SELECTIVITY_BOOK_PROFILE` if set, else the first profile
+of BOOK_PROFILES with complete runs of the networks a chapter needs (`full`, trained near convergence on
+the whole training split, is the primary evidence; `cpu` runs remain for chapters whose networks have no
+`full` runs yet, and every figure names its profile). New runs written there, by
 `python -m selectivity_lib sweep` or by papermill on `notebooks/train_run.md`, show up in every figure at
 the next build. Chapters never train.
 """
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cca_experiment import load_cca
+from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
 from .grid import arch_label  # noqa: F401 (chapters label networks with it)
 from .results import Results, describe, find_run_folders, load_results
@@ -27,21 +29,36 @@ def runs_root() -> Path:
     return Path(os.environ.get("SELECTIVITY_RUNS", REPO / "runs"))
 
 
-def book_profile() -> str:
+BOOK_PROFILES = ("full", "paper", "cpu", "smoke")  # in order of preference
+
+
+def _networks(folder: Path) -> set[tuple[str, str]]:
+    """(model, activation) of the complete runs under `folder`."""
+    import json
+
+    found = set()
+    for run in find_run_folders(folder):
+        if (run / "metrics.json").is_file():
+            try:
+                cfg = json.loads((run / "config.json").read_text())["config"]
+                found.add((cfg["model"], cfg["activation"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return found
+
+
+def book_profile(needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),), cca: bool = False) -> str:
+    """The sweep a chapter shows: $SELECTIVITY_BOOK_PROFILE, else the first of BOOK_PROFILES whose complete runs
+    include every (model, activation) in `needs` (and, with `cca`, that holds CCA tables), else the first with
+    any complete runs."""
     if os.environ.get("SELECTIVITY_BOOK_PROFILE"):
         return os.environ["SELECTIVITY_BOOK_PROFILE"]
     root = runs_root()
-    counts = (
-        {
-            p.name: sum((f / "metrics.json").is_file() for f in find_run_folders(p))
-            for p in root.iterdir()
-            if p.is_dir() and p.name in PROFILES
-        }
-        if root.is_dir()
-        else {}
-    )
-    counts = {k: v for k, v in counts.items() if v}
-    return max(counts, key=counts.get) if counts else "cpu"
+    present = {name: _networks(root / name) for name in BOOK_PROFILES if name in PROFILES and (root / name).is_dir()}
+    for name, networks in present.items():
+        if networks and set(needs) <= networks and (not cca or any((root / name).rglob(CCA_FILE))):
+            return name
+    return next((name for name, networks in present.items() if networks), "cpu")
 
 
 @dataclass
@@ -59,9 +76,10 @@ class BookData:
         return describe(self.runs)
 
 
-def load(profile: str | None = None, units: bool = False) -> BookData:
-    """The sweep the book shows, as tables (a warning lists any folder skipped as incomplete or damaged)."""
-    profile = profile or book_profile()
+def load(profile: str | None = None, units: bool = False, needs=(("resnet20", "relu"),), cca=False) -> BookData:
+    """The sweep a chapter shows (see `book_profile`), as tables; a warning lists any folder skipped as
+    incomplete or damaged."""
+    profile = profile or book_profile(tuple(needs), cca)
     folder = runs_root() / profile
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -111,7 +129,8 @@ def show(fig) -> None:
     from IPython.display import display
 
     display(fig)
-    plt.close(fig)
+    if isinstance(fig, plt.Figure):  # a NoData note is shown as text and needs no closing
+        plt.close(fig)
 
 
 def real_unit(units: pd.DataFrame, model: str = "resnet20", quantile: float = 0.9):
@@ -124,3 +143,22 @@ def real_unit(units: pd.DataFrame, model: str = "resnet20", quantile: float = 0.
         return None
     last = base[base.layer_index == base.layer_index.max()]
     return last.iloc[(last.si - last.si.quantile(quantile)).abs().argmin()]
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, value: str, names: tuple[str, str], words=("higher", "lower")) -> str:
+    """A sentence-part comparing the mean of `value` in two sets of runs, computed from them: 'higher in A than
+    in B (Welch t-test p = 0.01, n = 3 and 3)', 'not distinguishable ...' when p >= 0.05, or why no test is
+    possible. Nothing is asserted that the data do not show."""
+    from scipy import stats as sps
+
+    x, y = a[value].dropna(), b[value].dropna()
+    if len(x) == 0 or len(y) == 0:
+        return f"not comparable yet (runs: {len(x)} of {names[0]}, {len(y)} of {names[1]})"
+    direction = words[0] if x.mean() > y.mean() else words[1]
+    if len(x) < 2 or len(y) < 2:
+        return f"{direction} in {names[0]} than in {names[1]} on average, untested (n = {len(x)} and {len(y)})"
+    p = sps.ttest_ind(x, y, equal_var=False).pvalue
+    if p >= 0.05:
+        return (f"not distinguishable between {names[0]} and {names[1]} (Welch t-test p = {p:.2g}, "
+                f"n = {len(x)} and {len(y)})")  # fmt: skip
+    return f"{direction} in {names[0]} than in {names[1]} (Welch t-test p = {p:.2g}, n = {len(x)} and {len(y)})"

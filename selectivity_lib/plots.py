@@ -23,6 +23,7 @@ A figure whose runs are not there returns a `NoData` note that says which runs i
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -381,6 +382,46 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
     axes[1].legend(title="alpha", fontsize=7, ncols=2, frameon=False)
     runs = h.drop_duplicates(["alpha", "seed"])
     _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="")
+    sns.despine(fig)
+    return fig
+
+
+def recipe_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of a recipe study (a `runs` table): schedule, peak lr, Nesterov, warm-up, epochs,
+    minutes of training, best validation and test accuracy (%), sorted by validation accuracy."""
+    if runs.empty:
+        return pd.DataFrame()
+    table = pd.DataFrame(
+        {
+            "run": [Path(p).name for p in runs.path],
+            "schedule": runs.schedule,
+            "peak lr": runs.lr,
+            "Nesterov": runs.nesterov,
+            "warm-up epochs": runs.warmup_epochs,
+            "epochs": runs.epochs,
+            "alpha": runs.alpha,
+            "minutes": runs.train_seconds / 60,
+            "best val. acc. (%)": 100 * runs.best_val_acc,
+            "test acc. (%)": 100 * runs.test_acc,
+        }
+    )
+    return table.sort_values("best val. acc. (%)", ascending=False).reset_index(drop=True)
+
+
+def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
+    """Validation accuracy per epoch of each run of a recipe study, against minutes of training (x)."""
+    if history.empty:
+        return _empty("recipe study", "runs under runs/recipe (bash scripts/recipe-study.sh)")
+    fig, ax = _figure((7.0, 4.2))
+    names = {p: Path(p).name for p in runs.path}
+    for i, (path, h) in enumerate(history.groupby("path", sort=False)):
+        minutes = h.seconds.cumsum() / 60
+        ax.plot(minutes, 100 * h.val_acc, marker="o", ms=2.5, lw=1.2, color=plt.cm.tab10(i % 10), label=names[path])
+    ax.axvline(20, color="0.5", ls="--", lw=1)
+    ax.set_xlabel("minutes of training (2-core CPU)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.legend(fontsize=7, frameon=False)
+    _footnote(fig, runs, "ResNet20, alpha 0, seed 0, 45k training images; dashed: the 20-minute budget", bars="")
     sns.despine(fig)
     return fig
 

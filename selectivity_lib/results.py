@@ -201,5 +201,5 @@ def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
                 stacklevel=2,
             )
         cols = [*ID_COLUMNS, "recipe"] if hasattr(run, "recipe") else ID_COLUMNS
-        tables.append(history.assign(**{c: getattr(run, c) for c in cols}))
+        tables.append(history.assign(**{c: getattr(run, c) for c in cols}, path=run.path))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
