@@ -162,3 +162,17 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, value: str, names: tuple[str, str]
         return (f"not distinguishable between {names[0]} and {names[1]} (Welch t-test p = {p:.2g}, "
                 f"n = {len(x)} and {len(y)})")  # fmt: skip
     return f"{direction} in {names[0]} than in {names[1]} (Welch t-test p = {p:.2g}, n = {len(x)} and {len(y)})"
+
+
+def glue_figures(source, *names: str) -> None:
+    """Glue the paper's figures `names` (keys of plots.FIGURES) as `fig_<name>`, drawn from `source` (a
+    Results, or the CCA distances for Figure 3), for `{glue:figure}` directives with captions."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    for name in names:
+        fig = plots.FIGURES[name](source)
+        glue(f"fig_{name}", fig, display=False)
+        if isinstance(fig, plt.Figure):
+            plt.close(fig)

@@ -744,3 +744,47 @@ FIGURES = {
     "A12b": figA12b,
 }
 CCA_FIGURES = {"3a", "3b"}  # these take the CCA distance table instead of Results
+
+# What each figure shows, for its caption (the chapters add the paper's figure number and panel letter).
+CAPTIONS = {
+    "1a": "Mean class selectivity per layer of ResNet20, one line per alpha ≤ 0.",
+    "1b": "Mean class selectivity of all ResNet20 units against alpha ≤ 0.",
+    "2a": "ResNet20 test accuracy against alpha ≤ 0.",
+    "2b": "Distribution of ResNet20 test accuracy over seeds at the smallest |alpha| ≤ 0.",
+    "2c": "ResNet20 test accuracy against mean class selectivity, one point per alpha ≤ 0.",
+    "3a": "PWCCA distance per layer at the most negative alpha: between networks at that alpha (light) and "
+    "from them to networks at alpha = 0 (dark).",
+    "3b": "CCA distance ratio (distance to alpha = 0 networks over distance between replicates) against alpha.",
+    "4a": "ResNet20 test accuracy against alpha ≥ 0.",
+    "4b": "Distribution of ResNet20 test accuracy over seeds at the smallest alpha ≥ 0.",
+    "4c": "ResNet20 test accuracy against mean class selectivity, one point per alpha ≥ 0.",
+    "5a": "ResNet20 test accuracy against |alpha|, promoting (alpha > 0, red) against penalizing (alpha < 0, "
+    "blue) selectivity.",
+    "5b": "ResNet20 test accuracy against mean class selectivity over all alphas.",
+    "A1a": "Mean class selectivity per layer of ResNet20, one line per alpha ≥ 0.",
+    "A1b": "Mean class selectivity of all ResNet20 units against alpha ≥ 0.",
+    "A2a": "VGG16: mean class selectivity per layer, alpha ≤ 0.",
+    "A2b": "VGG16: mean class selectivity against alpha ≤ 0.",
+    "A3a": "VGG16: test accuracy against alpha ≤ 0.",
+    "A3b": "VGG16: distribution of test accuracy over seeds at the smallest |alpha| ≤ 0.",
+    "A3c": "VGG16: test accuracy against mean class selectivity, alpha ≤ 0.",
+    "A4a": "VGG16: mean class selectivity per layer, alpha ≥ 0.",
+    "A4b": "VGG16: mean class selectivity against alpha ≥ 0.",
+    "A5a": "VGG16: test accuracy against alpha ≥ 0.",
+    "A5b": "VGG16: distribution of test accuracy over seeds at the smallest alpha ≥ 0.",
+    "A5c": "VGG16: test accuracy against mean class selectivity, alpha ≥ 0.",
+    "A6": "VGG16: test accuracy against |alpha|, promoting against penalizing selectivity.",
+    "A7a": "ResNet20: mean precision per layer, alpha ≤ 0.",
+    "A7b": "ResNet20: mean precision of all units against alpha ≤ 0.",
+    "A8a": "ResNet20: mean precision per layer, alpha ≥ 0.",
+    "A8b": "ResNet20: mean precision of all units against alpha ≥ 0.",
+    "A9a": "ResNet20: proportion of dead units per layer, alpha ≥ 0.",
+    "A9b": "ResNet20: mean class selectivity with dead units left out, against alpha ≥ 0.",
+    "A9c": "ResNet20: test accuracy against mean class selectivity with dead units left out, alpha ≥ 0.",
+    "A10a": "ResNet20 test accuracy against alpha ≥ 0 for ReLU (b = 0) and leaky ReLU slopes b.",
+    "A10b": "Mean class selectivity of leaky-ReLU (b = 0.5) ResNet20 against alpha ≥ 0.",
+    "A11": "ResNet20: test accuracy against |alpha|, promoting against penalizing selectivity "
+    "(Wilcoxon rank-sum test at each |alpha|).",
+    "A12a": "Test accuracy of ResNet20 and VGG16 against alpha.",
+    "A12b": "Mean class selectivity of ResNet20 and VGG16 against alpha.",
+}
