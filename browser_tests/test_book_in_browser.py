@@ -20,6 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
 CHAPTERS = [
     "intro",
+    "scorecard",
     "selectivity_index",
     "regularizer",
     "reducing",
@@ -32,6 +33,7 @@ CHAPTERS = [
     "references",
 ]
 WITH_FIGURES = {
+    "scorecard": 12,
     "reducing": 5,
     "cca": 2,
     "increasing": 7,

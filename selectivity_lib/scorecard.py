@@ -1,0 +1,371 @@
+"""The paper's claims, each checked against this book's runs by a rule stated in words beside it.
+
+`scorecard(results, cca)` returns one row per claim: the claim (as the paper states it), the paper's figure,
+the book's figure, the rule, a verdict computed from the runs, and the evidence in numbers. Verdicts:
+`agrees`, `partly`, `disagrees`, or `not run yet` when the runs a rule needs are missing. No verdict is
+typed by hand; a rule that needs seeds to test something says so and falls back to means only where it says.
+
+Accuracy differences are in percentage points. "Lower than alpha = 0" means a one-sided Welch t-test at
+p < 0.05 where both groups have at least 2 runs, and a mean at least 1 point lower where they do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .plots import cca_ratio_table
+
+AGREES, PARTLY, DISAGREES, NOT_RUN = "agrees", "partly", "disagrees", "not run yet"
+
+
+@dataclass
+class Claim:
+    key: str
+    claim: str  # the paper's claim, in this book's words
+    paper_figure: str
+    book_figure: str  # key of plots.FIGURES
+    chapter: str
+    rule: str
+    check: Callable[[pd.DataFrame, pd.DataFrame], tuple[str, str]]  # (runs, cca) -> (verdict, evidence)
+
+
+def _net(runs: pd.DataFrame, model="resnet20", activation="relu") -> pd.DataFrame:
+    if runs.empty:
+        return runs
+    return runs[(runs.model == model) & (runs.activation == activation)]
+
+
+def _means(runs: pd.DataFrame, value: str) -> pd.Series:
+    return runs.groupby("alpha")[value].mean().sort_index()
+
+
+def _lower(a: pd.Series, b: pd.Series, points: float = 1.0) -> bool:
+    """Whether accuracies `a` are lower than `b` (the module's rule)."""
+    if len(a) >= 2 and len(b) >= 2:
+        return bool(sps.ttest_ind(a, b, equal_var=False, alternative="less").pvalue < 0.05)
+    return bool(100 * (b.mean() - a.mean()) >= points)
+
+
+def _n(runs: pd.DataFrame) -> str:
+    seeds = runs.groupby("alpha").seed.nunique()
+    return f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
+
+
+def _monotone_down(runs, cca):
+    r = _net(runs)
+    neg = r[r.alpha <= 0]
+    if neg.alpha.nunique() < 3 or 0.0 not in set(neg.alpha):
+        return NOT_RUN, f"alphas <= 0 run so far: {sorted(neg.alpha.unique()) if len(neg) else 'none'}"
+    m = _means(neg, "si_unit_mean")
+    rho = sps.spearmanr(m.index, m.values).statistic
+    steps = np.diff(m.values)  # in order of increasing alpha: selectivity should rise
+    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} (n = {_n(neg)} per alpha)"
+    if (steps > 0).all():
+        return AGREES, evidence
+    return (PARTLY if rho >= 0.8 else DISAGREES), f"{evidence}; Spearman rho {rho:.2f}"
+
+
+def _free_reduction(runs, cca):
+    r = _net(runs)
+    base = r[r.alpha == 0]
+    neg = r[r.alpha < 0]
+    if base.empty or neg.empty:
+        return NOT_RUN, "needs alpha = 0 and alpha < 0 runs"
+    free = [a for a, g in neg.groupby("alpha") if not _lower(g.test_acc, base.test_acc)]
+    if not free:
+        return DISAGREES, "every alpha < 0 run so far costs accuracy"
+    factor = {a: base.si_unit_mean.mean() / neg[neg.alpha == a].si_unit_mean.mean() for a in free}
+    best = max(factor, key=factor.get)
+    evidence = (f"largest cut without an accuracy loss: {factor[best]:.1f}x at alpha = {best:g} "
+                f"(accuracy {100 * neg[neg.alpha == best].test_acc.mean():.1f}% vs {100 * base.test_acc.mean():.1f}%"
+                f" at alpha = 0; n = {_n(r)})")  # fmt: skip
+    if factor[best] >= 2.0:
+        return AGREES, evidence
+    return (PARTLY if factor[best] >= 1.5 else DISAGREES), evidence
+
+
+def _near_zero_cost(runs, cca):
+    r = _net(runs)
+    base = r[r.alpha == 0]
+    m = _means(r[r.alpha < 0], "si_unit_mean") if not r.empty else pd.Series(dtype=float)
+    low = m[m < 0.05]
+    if base.empty or low.empty:
+        return NOT_RUN, "needs an alpha < 0 whose mean SI is below 0.05, and alpha = 0"
+    a = low.index.max()  # the mildest alpha that gets there
+    drop = 100 * (base.test_acc.mean() - r[r.alpha == a].test_acc.mean())
+    evidence = f"at alpha = {a:g} (mean SI {low[a]:.3f}) accuracy is {drop:+.1f} points below alpha = 0"
+    if abs(drop) <= 4:
+        return AGREES, evidence
+    return (PARTLY if abs(drop) <= 8 else DISAGREES), evidence
+
+
+def _cca_ratio(runs, cca):
+    d = _net(cca) if not cca.empty else cca
+    table = cca_ratio_table(d) if not d.empty else pd.DataFrame()
+    if table.empty:
+        return NOT_RUN, "needs CCA distances (analyse) with 2+ seeds at alpha = 0 and another alpha"
+    tested = table[table.p.notna()]
+    evidence = "; ".join(
+        f"alpha {r.alpha:g}: {r.ratio:.3f}" + (f" (p = {r.p:.2g})" if np.isfinite(r.p) else " (untested)")
+        for r in table.itertuples()
+    )
+    if tested.empty:
+        return NOT_RUN, f"{evidence}; no alpha has 2 within-alpha pairs to test"
+    above = (tested.p < 0.05).mean()
+    rho = sps.spearmanr(tested.alpha.abs(), tested.ratio).statistic if len(tested) > 2 else np.nan
+    evidence += f"; Spearman rho of ratio with |alpha| {rho:.2f}" if np.isfinite(rho) else ""
+    if above == 1 and (not np.isfinite(rho) or rho > 0):
+        return AGREES, evidence
+    return (PARTLY if above >= 0.5 else DISAGREES), evidence
+
+
+def _promote_raises(runs, cca):
+    r = _net(runs)
+    pos = r[r.alpha >= 0]
+    if pos.alpha.nunique() < 3 or 0.0 not in set(pos.alpha):
+        return NOT_RUN, "needs alpha = 0 and 2+ alphas > 0"
+    m = _means(pos, "si_unit_mean")
+    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())}"
+    if (np.diff(m.values) > 0).all():
+        return AGREES, evidence
+    rho = sps.spearmanr(m.index, m.values).statistic
+    return (PARTLY if rho >= 0.8 else DISAGREES), f"{evidence}; Spearman rho {rho:.2f}"
+
+
+def _promote_hurts_early(runs, cca):
+    r = _net(runs)
+    base = r[r.alpha == 0]
+    small = r[(r.alpha > 0) & (r.alpha <= 0.5)]
+    if base.empty or small.empty:
+        return NOT_RUN, "needs alpha = 0 and an alpha in (0, 0.5]"
+    hurt = {a: _lower(g.test_acc, base.test_acc) for a, g in small.groupby("alpha")}
+    evidence = ", ".join(
+        f"alpha {a:g}: {100 * (small[small.alpha == a].test_acc.mean() - base.test_acc.mean()):+.1f} points"
+        + (" (lower)" if h else "") for a, h in hurt.items()
+    )  # fmt: skip
+    first = min((a for a, h in hurt.items() if h), default=None)
+    if first is not None and first <= 0.3:
+        return AGREES, evidence
+    return (PARTLY if first is not None else DISAGREES), evidence
+
+
+def _collapse(runs, cca):
+    r = _net(runs)
+    targets = {2.0: 60.0, 5.0: 30.0}  # the paper's approximate test accuracies (%)
+    have = {a: 100 * r[r.alpha == a].test_acc.mean() for a in targets if (r.alpha == a).any()}
+    if not have:
+        return NOT_RUN, "needs runs at alpha = 2 and 5"
+    evidence = ", ".join(f"alpha {a:g}: {v:.1f}% (paper ~{targets[a]:.0f}%)" for a, v in have.items())
+    close = [abs(v - targets[a]) <= 10 for a, v in have.items()]
+    if all(close) and len(have) == 2:
+        return AGREES, evidence
+    return (PARTLY if any(close) else DISAGREES), evidence
+
+
+def _asymmetry(runs, cca):
+    r = _net(runs)
+    mags = sorted(set(-r.alpha[r.alpha < 0]) & set(r.alpha[r.alpha > 0])) if not r.empty else []
+    if not mags:
+        return NOT_RUN, "needs runs at alpha = -a and +a"
+    acc = _means(r, "test_acc")
+    worse = {m: acc[m] < acc[-m] for m in mags}
+    evidence = ", ".join(f"|alpha| {m:g}: {100 * acc[-m]:.1f}% (-) vs {100 * acc[m]:.1f}% (+)" for m in mags)
+    share = np.mean(list(worse.values()))
+    return (AGREES if share == 1 else PARTLY if share >= 0.5 else DISAGREES), evidence
+
+
+def _dead_units(runs, cca):
+    r = _net(runs)
+    pos = r[r.alpha >= 0]
+    if pos.alpha.nunique() < 2 or 0.0 not in set(pos.alpha):
+        return NOT_RUN, "needs alpha = 0 and alpha > 0 runs"
+    m = _means(pos, "dead_fraction")
+    evidence = f"dead fraction by alpha: {', '.join(f'{a:g}: {100 * v:.1f}%' for a, v in m.items())}"
+    rise = m.iloc[-1] - m.iloc[0]
+    if rise >= 0.01 and (np.diff(m.values) >= 0).all():
+        return AGREES, evidence
+    return (PARTLY if rise >= 0.01 else DISAGREES), evidence
+
+
+def _leaky(runs, cca):
+    relu, leaky = _net(runs), _net(runs, activation="leaky_relu")
+    alphas = sorted(a for a in set(relu.alpha) & set(leaky.alpha) if a >= 1) if not leaky.empty else []
+    if leaky.empty or not alphas or not (leaky.alpha == 0).any() or not (relu.alpha == 0).any():
+        return NOT_RUN, "needs ReLU and leaky-ReLU runs at alpha = 0 and at an alpha >= 1"
+    parts, rescued = [], []
+    for a in alphas:
+        d_relu = relu[relu.alpha == 0].test_acc.mean() - relu[relu.alpha == a].test_acc.mean()
+        d_leaky = leaky[leaky.alpha == 0].test_acc.mean() - leaky[leaky.alpha == a].test_acc.mean()
+        parts.append(f"alpha {a:g}: loss {100 * d_relu:.1f} points with ReLU, {100 * d_leaky:.1f} with leaky ReLU")
+        rescued.append(d_relu > 0 and d_leaky < 0.5 * d_relu)
+    share = np.mean(rescued)
+    return (AGREES if share == 0 else PARTLY if share < 1 else DISAGREES), "; ".join(parts)
+
+
+def _vgg(runs, cca):
+    res, vgg = _net(runs), _net(runs, model="vgg16")
+    if vgg.empty or not (vgg.alpha == 0).any() or not (res.alpha == 0).any():
+        return NOT_RUN, "needs VGG16 and ResNet20 runs at alpha = 0"
+    higher = vgg[vgg.alpha == 0].si_unit_mean.mean() > res[res.alpha == 0].si_unit_mean.mean()
+    neg = vgg[vgg.alpha < 0]
+    falls = (not neg.empty) and neg.si_unit_mean.mean() < vgg[vgg.alpha == 0].si_unit_mean.mean()
+    evidence = (f"mean SI at alpha = 0: VGG16 {vgg[vgg.alpha == 0].si_unit_mean.mean():.3f}, ResNet20 "
+                f"{res[res.alpha == 0].si_unit_mean.mean():.3f}; VGG16 SI falls for alpha < 0: "
+                f"{'yes' if falls else 'no' if not neg.empty else 'not run'}")  # fmt: skip
+    return (AGREES if higher and falls else PARTLY if higher or falls else DISAGREES), evidence
+
+
+def _precision(runs, cca):
+    r = _net(runs)
+    if r.alpha.nunique() < 3:
+        return NOT_RUN, "needs 3+ alphas"
+    m = r.groupby("alpha")[["si_unit_mean", "precision_unit_mean"]].mean()
+    rho = sps.spearmanr(m.si_unit_mean, m.precision_unit_mean).statistic
+    evidence = f"Spearman rho of mean precision with mean SI over {len(m)} alphas: {rho:.2f}"
+    return (AGREES if rho >= 0.8 else PARTLY if rho >= 0.5 else DISAGREES), evidence
+
+
+CLAIMS = [
+    Claim(
+        "monotone",
+        "Penalizing selectivity (alpha < 0) lowers it, more so the more negative alpha is.",
+        "1b",
+        "1b",
+        "reducing",
+        "agrees if mean SI rises strictly with alpha over the alphas <= 0 run; partly if "
+        "Spearman rho >= 0.8; disagrees otherwise.",
+        _monotone_down,
+    ),
+    Claim(
+        "free",
+        "Selectivity can be cut about 2.5-fold with no loss of test accuracy.",
+        "1b, 2a",
+        "2c",
+        "reducing",
+        "among alphas < 0 whose accuracy is not lower than at alpha = 0, the largest ratio of mean "
+        "SI at 0 to mean SI there: agrees if >= 2, partly if >= 1.5.",
+        _free_reduction,
+    ),
+    Claim(
+        "near-zero",
+        "Selectivity near zero costs only about 2 points of accuracy.",
+        "2a",
+        "2a",
+        "reducing",
+        "at the mildest alpha < 0 with mean SI below 0.05: agrees if accuracy is within 4 points of alpha = 0, "
+        "partly within 8.",
+        _near_zero_cost,
+    ),
+    Claim(
+        "cca",
+        "Regularized networks are further from unregularized ones than replicates are (CCA distance "
+        "ratio > 1), increasingly with |alpha|.",
+        "3b",
+        "3b",
+        "cca",
+        "agrees if every tested ratio is above 1 "
+        "(one-sided Welch test across network pairs, p < 0.05) and the ratio grows with |alpha|; partly if at "
+        "least half are.",
+        _cca_ratio,
+    ),
+    Claim(
+        "raises",
+        "Promoting selectivity (alpha > 0) raises it.",
+        "A1b",
+        "A1b",
+        "increasing",
+        "agrees if mean SI rises strictly with alpha over the alphas >= 0 run; partly if Spearman rho >= 0.8.",
+        _promote_raises,
+    ),
+    Claim(
+        "hurts-early",
+        "Promoting selectivity costs accuracy from alpha of about 0.2 on.",
+        "4a",
+        "4a",
+        "increasing",
+        "agrees if accuracy is lower than at alpha = 0 at some alpha <= 0.3; partly if only at alphas in (0.3, 0.5].",
+        _promote_hurts_early,
+    ),
+    Claim(
+        "collapse",
+        "Accuracy falls to about 60% at alpha = 2 and about 30% at alpha = 5.",
+        "4a",
+        "4a",
+        "increasing",
+        "agrees if the mean test accuracy is within 10 points of both; partly if of one.",
+        _collapse,
+    ),
+    Claim(
+        "asymmetry",
+        "Promoting selectivity hurts more than penalizing it by the same |alpha|.",
+        "5a",
+        "5a",
+        "increasing",
+        "agrees if accuracy at +a is below accuracy at -a for every |alpha| run with both signs; "
+        "partly for at least half.",
+        _asymmetry,
+    ),
+    Claim(
+        "dead",
+        "Dead units become more common as alpha > 0 grows.",
+        "A9a",
+        "A9a",
+        "dead_units",
+        "agrees if the dead fraction never falls with alpha >= 0 and rises by 1 point or more; partly if it "
+        "rises by 1 point or more.",
+        _dead_units,
+    ),
+    Claim(
+        "leaky",
+        "Leaky ReLUs, which cannot die, do not rescue the accuracy lost at alpha > 0.",
+        "A10a",
+        "A10a",
+        "dead_units",
+        "at each alpha >= 1 with both: rescued if the leaky-ReLU loss is under half the "
+        "ReLU loss; agrees if no alpha is rescued, disagrees if all are.",
+        _leaky,
+    ),
+    Claim(
+        "vgg",
+        "VGG16 behaves the same way, from a higher selectivity baseline.",
+        "A2b, A12b",
+        "A12b",
+        "resnet_vs_vgg",
+        "agrees if VGG16's mean SI at alpha = 0 is above ResNet20's and falls for alpha < 0; partly if one of the two.",
+        _vgg,
+    ),
+    Claim(
+        "precision",
+        "A second selectivity metric, precision, follows the index.",
+        "A7b, A8b",
+        "A7b",
+        "precision",
+        "agrees if Spearman rho of mean precision with mean SI across alphas is >= 0.8, partly if >= 0.5.",
+        _precision,
+    ),
+]
+
+
+def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: key, claim, paper figure, book figure, chapter, rule, verdict, evidence."""
+    rows = []
+    for c in CLAIMS:
+        verdict, evidence = c.check(runs, cca if cca is not None else pd.DataFrame())
+        rows.append(
+            {
+                "key": c.key,
+                "claim": c.claim,
+                "paper figure": c.paper_figure,
+                "book figure": c.book_figure,
+                "chapter": c.chapter,
+                "rule": c.rule,
+                "verdict": verdict,
+                "evidence": evidence,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,72 @@
+"""The scorecard's verdicts follow their stated rules, on made-up tables where the answer is known."""
+
+import numpy as np
+import pandas as pd
+
+from selectivity_lib.scorecard import AGREES, CLAIMS, DISAGREES, NOT_RUN, PARTLY, scorecard
+
+
+def runs_table(si: dict, acc: dict, seeds=3, model="resnet20", activation="relu", dead=None, noise=0.002):
+    rng = np.random.default_rng(0)
+    rows = []
+    for alpha in si:
+        for seed in range(seeds):
+            rows.append(dict(model=model, activation=activation, slope=0.0 if activation == "relu" else 0.5,
+                             alpha=alpha, seed=seed, si_unit_mean=si[alpha] + noise * rng.standard_normal(),
+                             test_acc=acc[alpha] + noise * rng.standard_normal(),
+                             precision_unit_mean=0.2 + si[alpha] / 2,
+                             dead_fraction=(dead or {}).get(alpha, 0.0)))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+PAPER_LIKE = runs_table(
+    si={-30: 0.003, -3: 0.02, -1: 0.07, -0.3: 0.12, 0: 0.22, 0.3: 0.3, 1: 0.4, 2: 0.5, 5: 0.6},
+    acc={-30: 0.89, -3: 0.905, -1: 0.91, -0.3: 0.91, 0: 0.91, 0.3: 0.88, 1: 0.8, 2: 0.6, 5: 0.3},
+    dead={0: 0.0, 0.3: 0.01, 1: 0.05, 2: 0.1, 5: 0.2},
+)
+
+
+def verdicts(runs, cca=None):
+    return scorecard(runs, cca if cca is not None else pd.DataFrame()).set_index("key").verdict
+
+
+def test_paper_like_runs_agree_with_the_resnet20_claims():
+    v = verdicts(PAPER_LIKE)
+    for key in ("monotone", "free", "near-zero", "raises", "hurts-early", "collapse", "asymmetry", "dead",
+                "precision"):  # fmt: skip
+        assert v[key] == AGREES, key
+    assert v["cca"] == NOT_RUN and v["leaky"] == NOT_RUN and v["vgg"] == NOT_RUN
+
+
+def test_opposite_runs_disagree():
+    flipped = runs_table(
+        si={-3: 0.3, -1: 0.25, 0: 0.22, 1: 0.1, 2: 0.05},
+        acc={-3: 0.5, -1: 0.7, 0: 0.9, 1: 0.92, 2: 0.93},
+    )
+    v = verdicts(flipped)
+    assert v["monotone"] == DISAGREES and v["free"] == DISAGREES and v["raises"] == DISAGREES
+    assert v["asymmetry"] == DISAGREES and v["collapse"] == DISAGREES
+
+
+def test_partial_and_missing_evidence():
+    one_seed = runs_table(si={0: 0.22, -1: 0.15}, acc={0: 0.8, -1: 0.8}, seeds=1)
+    v = verdicts(one_seed)
+    assert v["monotone"] == NOT_RUN  # needs 3 alphas
+    assert v["free"] == DISAGREES  # 0.22 / 0.15 = 1.47-fold, under the rule's 1.5
+    half = runs_table(si={0: 0.22, -1: 0.14}, acc={0: 0.8, -1: 0.8})
+    assert verdicts(half)["free"] == PARTLY  # 1.57-fold
+
+
+def test_leaky_rescue_rule():
+    relu = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.6})
+    leaky_hurt = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.7}, activation="leaky_relu")
+    leaky_fine = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.89}, activation="leaky_relu")
+    assert verdicts(pd.concat([relu, leaky_hurt]))["leaky"] == AGREES  # loss 20 of 30 points: not rescued
+    assert verdicts(pd.concat([relu, leaky_fine]))["leaky"] == DISAGREES
+
+
+def test_every_claim_has_a_rule_and_a_figure():
+    from selectivity_lib.plots import FIGURES
+
+    for c in CLAIMS:
+        assert c.rule and c.book_figure in FIGURES and c.chapter
