@@ -235,3 +235,21 @@ def test_cca_test_is_across_network_pairs_and_one_sided():
     pairs = _cca_rows(0.4).query("seed_a != seed_b").groupby(["kind", "pair"]).distance.mean()
     t, p = sps.ttest_ind(pairs["cross"], pairs["within"], equal_var=False, alternative="greater")
     assert above.p == pytest.approx(p) and above.t == pytest.approx(t)
+
+
+def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
+    runs = pd.DataFrame(
+        dict(path=["r/a", "r/b"], schedule=["linear", "step"], lr=[0.2, 0.1], nesterov=[True, False],
+             warmup_epochs=[1.0, 0.0], epochs=[3, 3], alpha=[0.0, 0.0], train_seconds=[300.0, 200.0],
+             best_val_acc=[0.80, 0.82], test_acc=[0.81, 0.79], model="resnet20", activation="relu", slope=0.0,
+             seed=0, profile="full", dataset="synthetic")
+    )  # fmt: skip
+    history = pd.DataFrame(dict(path=["r/a"] * 3 + ["r/b"] * 3, seconds=[50, 50, 200, 60, 70, 70], epoch=[1, 2, 3] * 2,
+                                val_acc=[0.5, 0.7, 0.8, 0.6, 0.7, 0.82]))  # fmt: skip
+    table = plots.recipe_table(runs, history)
+    assert list(table.run) == ["b", "a"]  # by validation accuracy, not test accuracy
+    assert table.set_index("run").loc["a", "minutes (median epoch)"] == pytest.approx(3 * 50 / 60)
+    assert table.set_index("run").loc["a", "minutes"] == pytest.approx(5.0)
+    fig = plots.recipe_curves(history, runs)
+    assert len(fig.axes[0].get_lines()) == 3  # two runs and the budget line
+    matplotlib.pyplot.close(fig)
