@@ -212,6 +212,8 @@ def cmd_sweep(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from .bench import run_benchmark, run_breakdown
 
+    if a.steps and min(a.steps) < 1 or a.rounds < 1:
+        raise ConfigError("--steps and --rounds must be at least 1")
     if a.steps and len(a.steps) != len(a.models):
         raise ConfigError(f"--steps takes one number per model: {len(a.models)} models, {len(a.steps)} numbers")
     steps = dict(zip(a.models, a.steps, strict=True)) if a.steps else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import fcntl
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,11 @@ def submit(root: str | Path, todo: list[GridRun], options: ClusterOptions, progr
     """Submit (slurm) or run (local, debug) the runs in `todo`; returns the errors of runs that failed here
     (local and debug only: a SLURM array's failures show in `sweep --status` later)."""
     options.validate()
+    if options.cluster == "slurm" and todo and not (shutil.which("sbatch") and shutil.which("srun")):
+        raise ConfigError(
+            "no SLURM here (sbatch and srun not found on PATH): run the sweep on the cluster's login node, or "
+            "use --cluster local to run the same tasks on this machine"
+        )
     root = Path(root).resolve()
     chunks = [todo[i : i + options.runs_per_job] for i in range(0, len(todo), options.runs_per_job)]
     if not chunks:

@@ -83,3 +83,8 @@ def test_compile_flag_alone_means_on_and_takes_a_mode():
     assert parse(["train", "--compile"]).compile == "on"
     assert parse(["sweep", "--compile", "off", "--alphas", "0"]).compile == "off"
     assert parse(["bench"]).compile and not parse(["bench", "--no-compile"]).compile
+
+
+def test_bench_refuses_zero_steps(capsys):
+    assert main(["bench", "--models", "resnet20", "--steps", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err

@@ -122,6 +122,14 @@ def test_slurm_script_asks_for_an_array_with_requeue_signal_gpus_and_time(tmp_pa
     assert resubmitted["job_id"] == "4243"
 
 
+def test_slurm_without_slurm_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no srun
+    assert main(sweep(tmp_path / "sweep", "--cluster", "slurm")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no SLURM here") and "Traceback" not in err
+    assert not (tmp_path / "sweep").exists()
+
+
 def test_cluster_options_are_checked():
     with pytest.raises(ConfigError, match="key=value"):
         parse_sbatch(["account"])
