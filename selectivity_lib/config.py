@@ -38,6 +38,7 @@ class Profile:
     schedule: str = "step"
     warmup_epochs: float = 0.0
     nesterov: bool = False
+    lr: tuple[tuple[str, float], ...] = ()  # (model, peak lr) where the profile departs from DEFAULT_LR
 
 
 PROFILES: dict[str, Profile] = {
@@ -139,7 +140,7 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     values.setdefault("warmup_epochs", p.warmup_epochs)
     values.setdefault("nesterov", p.nesterov)
     values.setdefault("milestones", scaled_milestones(epochs) if values["schedule"] == "step" else ())
-    values.setdefault("lr", DEFAULT_LR[model])
+    values.setdefault("lr", dict(p.lr).get(model, DEFAULT_LR[model]))
     cfg = RunConfig(**_coerce(values))
     validate(cfg)
     return cfg
