@@ -13,7 +13,7 @@ import pytest
 from selectivity_lib.cli import main
 from selectivity_lib.cluster import JOB, ClusterOptions, parse_sbatch
 from selectivity_lib.errors import ConfigError
-from selectivity_lib.runfolder import CHECKPOINT, METRICS, load_tensors
+from selectivity_lib.runfolder import CHECKPOINT, LOCK, METRICS, load_tensors
 
 TINY = ["--dataset", "synthetic", "--profile", "smoke", "--train-subset", "200", "--batch-size", "64",
         "--val-size", "100", "--no-progress", "--compile", "off"]  # fmt: skip
@@ -60,7 +60,8 @@ def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path):
         if (run / CHECKPOINT).is_file() and load_tensors(run / CHECKPOINT)["epoch"] >= 2:
             break
         time.sleep(0.05)
-    os.kill(int(json.loads((run / JOB).read_text())["job_id"]), signal.SIGKILL)  # the job, not the sweep
+    assert json.loads((run / JOB).read_text())["cluster"] == "local"
+    os.kill(int((run / LOCK).read_text()), signal.SIGKILL)  # the job's trainer (its pid is in the lock), not the sweep
     assert proc.wait(timeout=60) == 1
     assert not (run / METRICS).exists(), "the run finished before it could be killed"
     status = subprocess.run(cli + sweep(killed, "--status", alphas=("-1",), epochs="5"), env=env,

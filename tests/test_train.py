@@ -136,7 +136,7 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path, synthetic):
     train_run(tiny_config(epochs=1), out, data=synthetic, progress=False)
     (out / METRICS).unlink()
     (out / CHECKPOINT).write_bytes(b"half a checkpoint")
-    with pytest.raises(RunFolderError, match="checkpoint.pt is damaged.*delete it"):
+    with pytest.raises(RunFolderError, match="checkpoint.pt is damaged.*delete .*checkpoint.pt to train"):
         train_run(tiny_config(epochs=1), out, data=synthetic, progress=False)
 
 
