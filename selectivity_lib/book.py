@@ -30,27 +30,30 @@ def runs_root() -> Path:
 
 
 BOOK_PROFILES = ("full", "paper", "cpu", "smoke")  # in order of preference
+# A profile is shown for a network once its complete runs of it cover this many alphas: enough for a curve
+# against alpha. Until then a chapter shows the next profile that has them (its figures name the profile).
+MIN_ALPHAS = 5
 
 
 def _networks(folder: Path) -> set[tuple[str, str]]:
-    """(model, activation) of the complete runs under `folder`."""
+    """(model, activation) of the networks with complete runs at MIN_ALPHAS or more alphas under `folder`."""
     import json
 
-    found = set()
+    alphas: dict[tuple[str, str], set] = {}
     for run in find_run_folders(folder):
         if (run / "metrics.json").is_file():
             try:
                 cfg = json.loads((run / "config.json").read_text())["config"]
-                found.add((cfg["model"], cfg["activation"]))
+                alphas.setdefault((cfg["model"], cfg["activation"]), set()).add(cfg["alpha"])
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-    return found
+    return {net for net, a in alphas.items() if len(a) >= MIN_ALPHAS}
 
 
 def book_profile(needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),), cca: bool = False) -> str:
     """The sweep a chapter shows: $SELECTIVITY_BOOK_PROFILE, else the first of BOOK_PROFILES whose complete runs
-    include every (model, activation) in `needs` (and, with `cca`, that holds CCA tables), else the first with
-    any complete runs."""
+    include every (model, activation) in `needs` at MIN_ALPHAS or more alphas (and, with `cca`, that holds CCA
+    tables), else the first with any such network."""
     if os.environ.get("SELECTIVITY_BOOK_PROFILE"):
         return os.environ["SELECTIVITY_BOOK_PROFILE"]
     root = runs_root()

@@ -83,3 +83,23 @@ def test_learning_curves_draw_one_network():
     fig = plots.learning_curves(pd.DataFrame(rows))
     lines = fig.axes[1].get_lines()
     assert len(lines) == 2 and all(set(line.get_ydata()) == {0.5} for line in lines)  # ReLU ResNet20 only
+
+
+def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
+    def run(profile, alpha, model="resnet20"):
+        folder = tmp_path / profile / model / f"alpha={alpha}" / "seed=0"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"config": {"model": model, "activation": "relu",
+                                                                   "alpha": alpha}, "data": {}}))  # fmt: skip
+        (folder / "metrics.json").write_text("{}")
+
+    monkeypatch.setenv("SELECTIVITY_RUNS", str(tmp_path))
+    monkeypatch.delenv("SELECTIVITY_BOOK_PROFILE", raising=False)
+    for alpha in (0, -1, 1, -3, 3):
+        run("cpu", alpha)
+    for alpha in (0, -1, 1, -3):
+        run("full", alpha)
+    assert book.book_profile() == "cpu"  # full covers 4 alphas: not yet
+    run("full", 3)
+    assert book.book_profile() == "full"
+    assert book.book_profile(needs=(("resnet20", "relu"), ("vgg16", "relu"))) == "full"  # none has VGG16: first
