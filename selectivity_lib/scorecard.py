@@ -56,18 +56,22 @@ def _n(runs: pd.DataFrame) -> str:
     return f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
 
 
+def _rises_with_alpha(runs: pd.DataFrame) -> tuple[str, str]:
+    """Mean SI over alpha: agrees if it rises strictly with alpha, partly if Spearman rho >= 0.8."""
+    m = _means(runs, "si_unit_mean")
+    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} (n = {_n(runs)} per alpha)"
+    if (np.diff(m.values) > 0).all():
+        return AGREES, evidence
+    rho = sps.spearmanr(m.index, m.values).statistic
+    return (PARTLY if rho >= 0.8 else DISAGREES), f"{evidence}; Spearman rho {rho:.2f}"
+
+
 def _monotone_down(runs, cca):
     r = _net(runs)
     neg = r[r.alpha <= 0]
     if neg.alpha.nunique() < 3 or 0.0 not in set(neg.alpha):
         return NOT_RUN, f"alphas <= 0 run so far: {sorted(neg.alpha.unique()) if len(neg) else 'none'}"
-    m = _means(neg, "si_unit_mean")
-    rho = sps.spearmanr(m.index, m.values).statistic
-    steps = np.diff(m.values)  # in order of increasing alpha: selectivity should rise
-    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} (n = {_n(neg)} per alpha)"
-    if (steps > 0).all():
-        return AGREES, evidence
-    return (PARTLY if rho >= 0.8 else DISAGREES), f"{evidence}; Spearman rho {rho:.2f}"
+    return _rises_with_alpha(neg)
 
 
 def _free_reduction(runs, cca):
@@ -129,12 +133,7 @@ def _promote_raises(runs, cca):
     pos = r[r.alpha >= 0]
     if pos.alpha.nunique() < 3 or 0.0 not in set(pos.alpha):
         return NOT_RUN, "needs alpha = 0 and 2+ alphas > 0"
-    m = _means(pos, "si_unit_mean")
-    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())}"
-    if (np.diff(m.values) > 0).all():
-        return AGREES, evidence
-    rho = sps.spearmanr(m.index, m.values).statistic
-    return (PARTLY if rho >= 0.8 else DISAGREES), f"{evidence}; Spearman rho {rho:.2f}"
+    return _rises_with_alpha(pos)
 
 
 def _promote_hurts_early(runs, cca):
