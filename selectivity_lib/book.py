@@ -179,3 +179,22 @@ def glue_figures(source, *names: str) -> None:
         glue(f"fig_{name}", fig, display=False)
         if isinstance(fig, plt.Figure):
             plt.close(fig)
+
+
+def rising_loss(history: pd.DataFrame, tolerance: float = 0.05) -> str:
+    """Per run of `history` (load_histories rows): the epochs whose mean training cross-entropy rose by more
+    than `tolerance` over the epoch before, as one sentence-part; a stable run 'falls or holds every epoch'."""
+    if history.empty:
+        return "no runs yet"
+    parts = []
+    for (alpha, seed), h in history.groupby(["alpha", "seed"]):
+        h = h.sort_values("epoch")
+        rises = h.train_ce.diff()
+        up = h.epoch[rises > tolerance]
+        what = (
+            "falls or holds every epoch"
+            if up.empty
+            else f"rises in epoch(s) {', '.join(map(str, up))} (by up to {rises.max():.2f})"
+        )
+        parts.append(f"alpha = {alpha:g}, seed {seed}: {what}")
+    return "; ".join(parts)

@@ -103,3 +103,11 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
     run("full", 3)
     assert book.book_profile() == "full"
     assert book.book_profile(needs=(("resnet20", "relu"), ("vgg16", "relu"))) == "full"  # none has VGG16: first
+
+
+def test_rising_loss_names_the_epochs():
+    history = pd.DataFrame(dict(alpha=[1.0] * 4 + [0.0] * 4, seed=0, epoch=[1, 2, 3, 4] * 2,
+                                train_ce=[2.0, 1.5, 2.1, 1.9, 2.0, 1.6, 1.4, 1.41]))  # fmt: skip
+    text = book.rising_loss(history)
+    assert "alpha = 1, seed 0: rises in epoch(s) 3 (by up to 0.60)" in text
+    assert "alpha = 0, seed 0: falls or holds every epoch" in text
