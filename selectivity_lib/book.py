@@ -37,15 +37,16 @@ MIN_ALPHAS = 5
 
 def _networks(folder: Path) -> set[tuple[str, str]]:
     """(model, activation) of the networks with complete runs at MIN_ALPHAS or more alphas under `folder`."""
-    import json
+    from .errors import RunFolderError
+    from .runfolder import is_complete, read_record
 
     alphas: dict[tuple[str, str], set] = {}
     for run in find_run_folders(folder):
-        if (run / "metrics.json").is_file():
+        if is_complete(run):
             try:
-                cfg = json.loads((run / "config.json").read_text())["config"]
+                cfg = read_record(run)["config"]
                 alphas.setdefault((cfg["model"], cfg["activation"]), set()).add(cfg["alpha"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (RunFolderError, KeyError):  # load() lists damaged folders; here they just don't count
                 continue
     return {net for net, a in alphas.items() if len(a) >= MIN_ALPHAS}
 

@@ -14,7 +14,6 @@ running. `grid_status` turns that into the table `sweep --status` prints.
 from __future__ import annotations
 
 import datetime
-import fcntl
 import os
 import shutil
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 from .config import RunConfig
 from .errors import ConfigError, RunFolderError, SelectivityError
 from .grid import COMPLETE, CONFLICT, GridRun
-from .runfolder import CHECKPOINT, LOCK, read_json, write_json
+from .runfolder import HISTORY, is_locked, read_json, write_json
 
 CLUSTERS = ("slurm", "local", "debug")
 JOB = "job.json"
@@ -203,20 +202,6 @@ class RunStatus:
     note: str = ""
 
 
-def _lock_held(folder: Path) -> bool:
-    """True when some process holds the run's lock (it is training now)."""
-    path = folder / LOCK
-    if not path.is_file():
-        return False
-    with open(path) as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-        return False
-
-
 def _pid_alive(pid: str) -> bool:
     try:
         os.kill(int(pid), 0)
@@ -248,13 +233,13 @@ def _last_error(job: dict) -> str:
     return (named or lines or [""])[-1][:300]
 
 
-def _epochs_done(folder: Path) -> str:
+def _epochs_done(folder: Path) -> int:
+    """Finished epochs of a run, from its history.csv (rewritten after each epoch; far smaller than the
+    checkpoint)."""
     try:
-        import torch
-
-        return str(int(torch.load(folder / CHECKPOINT, weights_only=True)["epoch"]))
-    except Exception:
-        return "?"
+        return max(0, len((folder / HISTORY).read_text().splitlines()) - 1)
+    except OSError:
+        return 0
 
 
 def run_status(run: GridRun) -> RunStatus:
@@ -263,14 +248,15 @@ def run_status(run: GridRun) -> RunStatus:
         return RunStatus(run, "complete")
     if run.state == CONFLICT:
         return RunStatus(run, "conflict", note=run.detail)
-    epochs = f"epoch {_epochs_done(run.folder)}/{run.config.epochs}" if (run.folder / CHECKPOINT).is_file() else ""
+    done = _epochs_done(run.folder)
+    epochs = f"epoch {done}/{run.config.epochs}" if done else ""
     try:
         job = read_json(run.folder / JOB) if (run.folder / JOB).is_file() else None
     except RunFolderError as e:
         job, epochs = None, str(e)
     if job is None:
         return RunStatus(run, "partial" if epochs else "not started", note=epochs)
-    if _lock_held(run.folder):
+    if is_locked(run.folder):
         return RunStatus(run, "running", job["job_id"], epochs)
     state = _scheduler_state(job)
     if state in WAITING:

@@ -85,11 +85,15 @@ def _figure(size=(6.0, 4.0)):
     return fig, ax
 
 
-def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = f"error bars: {INTERVAL} over seeds") -> None:
+def _provenance(fig, text: str) -> None:
+    """The figure's provenance line, wrapped, readable at normal zoom."""
     import textwrap
 
-    text = "; ".join(t for t in (describe(runs), extra, bars, "dots: single runs") if t)
     fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
+
+
+def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = f"error bars: {INTERVAL} over seeds") -> None:
+    _provenance(fig, "; ".join(t for t in (describe(runs), extra, bars, "dots: single runs") if t))
 
 
 class NoData:
@@ -557,8 +561,6 @@ def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
 
 
 def _cca_footnote(fig, d: pd.DataFrame, extra: str) -> None:
-    import textwrap
-
     d = _replicate_pairs(d)
     seeds = sorted(set(d.seed_a) | set(d.seed_b)) if "seed_a" in d else []
     text = (
@@ -566,7 +568,7 @@ def _cca_footnote(fig, d: pd.DataFrame, extra: str) -> None:
         f"seeds {', '.join(map(str, seeds))}; pairs of networks with different seeds only; datapoints: "
         f"{d.reduce.iloc[0]}; {extra}"
     )
-    fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
+    _provenance(fig, text)
 
 
 # --- one function per figure of the paper --------------------------------------------------------------

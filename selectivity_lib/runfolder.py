@@ -179,6 +179,20 @@ def _release_if_empty(folder: Path) -> None:
         pass
 
 
+def is_locked(folder: Path) -> bool:
+    """True when some process holds the run's lock (`run_lock`): it is training the run now."""
+    path = Path(folder) / LOCK
+    if not path.is_file():
+        return False
+    with open(path) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
 @contextlib.contextmanager
 def run_lock(folder: Path):
     """Hold an exclusive lock on a run folder while training it; the OS drops it when the process dies.
