@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 DATA ?= $(or $(SELECTIVITY_DATA),$(wildcard ../shared/data/cifar10-jpg))
 DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
 PROFILE ?= full
-ALPHAS ?= 0 -1 1 -0.1 -0.3 -3 -10 -30 0.1 0.3 2 5
+ALPHAS ?= 0 1 -1 -0.1 -0.3 -3 -10 -30 0.1 0.3 2 5
 SEEDS ?= 0 1 2
 
 .PHONY: setup main runs test lint bench gpu-check book browser-test

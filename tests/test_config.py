@@ -59,7 +59,7 @@ def test_experiment_fields_leave_out_machine_settings():
 
 def test_full_profile_is_the_recipe_studys_choice():
     cfg = make_config("full")
-    assert (cfg.epochs, cfg.schedule, cfg.warmup_epochs, cfg.nesterov, cfg.lr) == (20, "linear", 1.0, True, 0.2)
+    assert (cfg.epochs, cfg.schedule, cfg.warmup_epochs, cfg.nesterov, cfg.lr) == (20, "linear", 1.0, False, 0.1)
     assert (cfg.train_subset, cfg.batch_size, cfg.momentum, cfg.weight_decay) == (None, 256, 0.9, 1e-4)
     assert cfg.milestones == ()
     assert make_config("full", model="vgg16").lr == 0.01  # the paper's
