@@ -22,8 +22,10 @@ from .config import (
     RunConfig,
     make_config,
 )
+from .engines import ENGINES
+from .engines.cluster import CLUSTERS
 from .errors import ConfigError, SelectivityError
-from .grid import COMPLETE, CONFLICT, PARTIAL, grid_configs, plan, run_dir
+from .grid import epochs_done, grid_configs, grid_status, run_dir, status_table
 
 
 def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
@@ -112,7 +114,7 @@ def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
 
 
 def cluster_options(a: argparse.Namespace):
-    from .cluster import ClusterOptions, parse_sbatch
+    from .engines.cluster import ClusterOptions, parse_sbatch
 
     options = ClusterOptions(
         cluster=a.cluster,
@@ -131,81 +133,51 @@ def cluster_options(a: argparse.Namespace):
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
-    from .train import load_data, train_run
-
     configs = sweep_configs(a)  # validates the whole grid before anything runs
     root = Path(a.out) if a.out else Path("runs") / a.profile
-    engine = a.engine
-    grid = plan(root, configs)
-    if a.status or engine == "submitit":
-        from .cluster import needs_submission, run_status, status_table, submit
+    options = cluster_options(a) if a.engine == "submitit" else None  # checked before anything runs, too
+    statuses = grid_status(root, configs)
+    if a.status:
+        print(status_table(statuses, root))
+        return 0
+    todo = [s.run for s in statuses if s.to_train]
+    busy = [s for s in statuses if s.state in ("queued", "running", "unknown")]
+    conflicts = [s for s in statuses if s.state == "conflict"]
+    done = sum(s.state == "complete" for s in statuses)
+    resumed = sum(epochs_done(r.folder) > 0 for r in todo)
+    engine = f"{a.engine}, {options.cluster}" if options else a.engine
+    verb = "submit" if options and options.cluster == "slurm" else "run"
+    print(f"sweep {root}: {len(configs)} runs in the grid, {done} already complete, {len(busy)} queued or running, "
+          f"{len(todo)} to {verb} ({resumed} resumed; {engine}), {len(conflicts)} conflicting", flush=True)  # fmt: skip
+    for s in conflicts:
+        print(f"conflict {s.run.folder}: {s.note}", file=sys.stderr, flush=True)
 
-        statuses = [run_status(r) for r in grid]
-        if a.status:
-            print(status_table(statuses, root))
-            return 0
-        options = cluster_options(a)
-        todo = [s.run for s in statuses if needs_submission(s)]
-        busy = [s for s in statuses if s.state in ("queued", "running", "unknown")]
-        conflicts = [s for s in statuses if s.state == "conflict"]
-        done = sum(s.state == "complete" for s in statuses)
-        print(
-            f"sweep {root}: {len(configs)} runs in the grid, {done} already complete, {len(busy)} queued or "
-            f"running, {len(todo)} to submit ({options.cluster}), {len(conflicts)} conflicting",
-            flush=True,
-        )
-        for s in conflicts:
-            print(f"conflict {s.run.folder}: {s.note}", file=sys.stderr, flush=True)
-        errors = submit(root, todo, options)
-        for why in errors:
-            print(f"failed {why}", file=sys.stderr, flush=True)
-        if options.cluster != "slurm":
-            print(f"sweep {root}: {len(todo)} submitted, {len(errors)} job(s) failed; "
-                  f"`sweep ... --status` shows every run")  # fmt: skip
-        return 1 if errors or conflicts else 0
-    if engine == "papermill":
-        from .notebook import EXECUTED, execute_run
-    done = [r.folder for r in grid if r.state == COMPLETE]
-    conflicts = [r for r in grid if r.state == CONFLICT]
-    todo = [(r.config, r.folder) for r in grid if r.state not in (COMPLETE, CONFLICT)]
-    resumed = sum(r.state == PARTIAL for r in grid)
-    ran, failed, data = [], [], None
-    print(f"sweep {root}: {len(configs)} runs in the grid, {len(done)} already complete, {len(todo)} to run "
-          f"({resumed} resumed; {engine}), {len(conflicts)} conflicting", flush=True)  # fmt: skip
-    for r in conflicts:
-        print(f"conflict {r.folder}: {r.detail}", file=sys.stderr, flush=True)
+    def log(line: str) -> None:
+        print(line, file=sys.stderr if line.startswith("failed") else sys.stdout, flush=True)
 
-    def fail(out: Path, why: str) -> None:
-        failed.append((out, why))
-        print(f"failed {out}: {why}", file=sys.stderr, flush=True)
+    if options:
+        from .engines.cluster import submit
 
-    for cfg, out in tqdm(todo, desc="sweep", unit="run", disable=not a.progress or not todo):
-        started = time.perf_counter()
-        try:
-            if engine == "papermill":
-                execute_run(cfg, out)
-            else:
-                data = data or load_data(cfg)
-                train_run(cfg, out, data=data, progress=a.progress)
-        except SelectivityError as e:
-            fail(out, str(e))
-            continue
-        except Exception as e:  # a notebook that failed: keep going, report at the end
-            if engine != "papermill":
-                raise
-            last_line = str(e).strip().splitlines()[-1] if str(e).strip() else ""
-            fail(out, f"{type(e).__name__}: {last_line} (see {out / EXECUTED})")
-            continue
-        ran.append(out)
-        print(f"done {out} ({time.perf_counter() - started:.0f} s)", flush=True)
-    print(f"sweep {root}: {len(ran)} ran, {len(done)} already complete, {len(failed)} failed, "
-          f"{len(conflicts)} conflicting (left untouched)")  # fmt: skip
-    for out, why in failed:
-        print(f"  failed {out}: {why}")
-    for r in conflicts:
-        print(f"  conflict {r.folder}: {r.detail}")
+        failed = submit(root, todo, options, log)  # one line per failed job (local and debug)
+    elif a.engine == "papermill":
+        from .engines.papermill import execute
+
+        failed = execute(todo, progress=a.progress, log=log)
+    else:
+        from .engines.inprocess import execute
+
+        failed = execute(todo, progress=a.progress, log=log)
+    if options and options.cluster == "slurm":
+        return 1 if conflicts else 0  # the array's outcome shows in `sweep ... --status`
+    ran = f"{len(todo)} submitted, {len(failed)} job(s)" if options else f"{len(todo) - len(failed)} ran, {len(failed)}"
+    print(f"sweep {root}: {ran} failed, {done} already complete, {len(busy)} left to the process or job "
+          f"training them, {len(conflicts)} conflicting (left untouched)")  # fmt: skip
+    for why in failed:
+        print(f"  failed {why}")
+    for s in conflicts:
+        print(f"  conflict {s.run.folder}: {s.note}")
+    if options:
+        print("`sweep ... --status` shows every run")
     return 1 if failed or conflicts else 0
 
 
@@ -269,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")
     p.add_argument(
         "--engine",
-        choices=["papermill", "inprocess", "submitit"],
+        choices=ENGINES,
         default="papermill",
         help="papermill: execute notebooks/train_run.md per run and keep the executed notebook beside "
         "it (default); inprocess: call the trainer directly in this process; submitit: one job array "
@@ -281,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--cluster",
         default="slurm",
-        choices=["slurm", "local", "debug"],
+        choices=CLUSTERS,
         help="slurm: one SLURM job array; local: processes on this machine; debug: in this process",
     )
     c.add_argument("--partition", help="SLURM partition")

@@ -1,8 +1,10 @@
 """A sweep's grid: which runs it holds, where each one lives, and which of them are done.
 
-Every engine (in-process, papermill, a cluster) executes the runs that `plan` leaves to do; what counts as
-complete, and what counts as a folder holding some other run, is decided here, once, from the run's whole
-experiment config (`RunConfig.experiment_fields`), never from the folder's name alone.
+Every engine (in-process, papermill, a cluster) executes the runs that `grid_status` leaves to do; what counts
+as complete, and what counts as a folder holding some other run, is decided here, once, from the run's whole
+experiment config (`RunConfig.experiment_fields`), never from the folder's name alone; whether an incomplete
+run is being trained now (its folder's lock is held, or the job recorded in it is queued or running) is
+decided here too, so that no engine starts a run that another sweep is training.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from .config import RunConfig, make_config
 from .errors import ConfigError, RunFolderError
-from .runfolder import check_reusable
+from .runfolder import HISTORY, check_reusable, is_locked
 
 # Grid states of a run folder.
 COMPLETE, PARTIAL, NEW, CONFLICT = "complete", "partial", "not started", "conflict"
@@ -92,3 +94,66 @@ def plan(root: str | Path, configs: list[RunConfig]) -> list[GridRun]:
     if clash:  # only distinct configs that share a label could do this; alpha_label rules it out
         raise ConfigError(f"two runs of the grid map to one folder, {clash[0]}")
     return runs
+
+
+@dataclass
+class RunStatus:
+    run: GridRun
+    state: str  # complete, conflict, running, queued, unknown, failed, partial or not started
+    job_id: str = ""
+    note: str = ""
+
+    @property
+    def to_train(self) -> bool:
+        """Whether a sweep should train this run now: nobody is training it and it is not complete."""
+        return self.state in ("not started", "partial", "failed")
+
+
+def epochs_done(folder: Path) -> int:
+    """Finished epochs of a run, from its history.csv (rewritten after each epoch; far smaller than the
+    checkpoint)."""
+    try:
+        return max(0, len((folder / HISTORY).read_text().splitlines()) - 1)
+    except OSError:
+        return 0
+
+
+def run_status(run: GridRun) -> RunStatus:
+    """What the run's folder, its lock and the job recorded in it (if any) say about the run now."""
+    from .engines.cluster import recorded_job
+
+    if run.state == COMPLETE:
+        return RunStatus(run, "complete")
+    if run.state == CONFLICT:
+        return RunStatus(run, "conflict", note=run.detail)
+    done = epochs_done(run.folder)
+    epochs = f"epoch {done}/{run.config.epochs}" if done else ""
+    locked = is_locked(run.folder)
+    try:
+        job = recorded_job(run.folder, ask_scheduler=not locked)
+    except RunFolderError as e:
+        job, epochs = None, str(e)
+    if locked:  # a process on this machine trains it now (any engine)
+        return RunStatus(run, "running", job.job_id if job else "", epochs)
+    if job is None:
+        return RunStatus(run, "partial" if done else "not started", note=epochs)
+    if job.state == "ended":
+        return RunStatus(run, "failed", job.job_id, f"{epochs}; {job.note}" if epochs else job.note)
+    return RunStatus(run, job.state, job.job_id, job.note or epochs)
+
+
+def grid_status(root: str | Path, configs: list[RunConfig]) -> list[RunStatus]:
+    """`plan`, with what is being trained now: the state of every run of the grid."""
+    return [run_status(r) for r in plan(root, configs)]
+
+
+def status_table(statuses: list[RunStatus], root: Path) -> str:
+    """The grid as text: one line per run with its state, job id and note."""
+    rows = [("run", "state", "job", "note")]
+    for s in statuses:
+        rows.append((str(s.run.folder.relative_to(root)), s.state, s.job_id or "-", s.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
+    counts = Counter(s.state for s in statuses)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    return "\n".join([*lines, f"{len(statuses)} runs: {summary}"])

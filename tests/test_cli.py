@@ -62,10 +62,10 @@ def test_real_process_exit_status_without_traceback(tmp_path):
 def test_sweep_runs_grid_then_skips_complete_runs(tmp_path, capsys):
     args = tiny_sweep_args(tmp_path, ["0", "-1"])
     assert main(args) == 0
-    assert "2 ran, 0 already complete, 0 failed" in capsys.readouterr().out
+    assert "2 ran, 0 failed, 0 already complete" in capsys.readouterr().out
     assert (tmp_path / "resnet20" / "alpha=-1" / "seed=0" / "metrics.json").is_file()
     assert main(args) == 0
-    assert "0 ran, 2 already complete, 0 failed" in capsys.readouterr().out
+    assert "0 ran, 0 failed, 2 already complete" in capsys.readouterr().out
 
 
 def test_sweep_validates_whole_grid_first(tmp_path, capsys):
@@ -88,3 +88,22 @@ def test_compile_flag_alone_means_on_and_takes_a_mode():
 def test_bench_refuses_zero_steps(capsys):
     assert main(["bench", "--models", "resnet20", "--steps", "0"]) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_sweep_leaves_a_run_that_another_process_trains(tmp_path, capsys):
+    """A run whose folder lock is held (another sweep, any engine, trains it) is reported running and left
+    alone; the rest of the grid trains, and the next sweep picks the run up once the lock is gone."""
+    from selectivity_lib.runfolder import run_lock
+
+    args = tiny_sweep_args(tmp_path, ["0", "-1"])
+    busy = tmp_path / "resnet20" / "alpha=-1" / "seed=0"
+    with run_lock(busy):
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "1 queued or running, 1 to run" in out and "1 ran, 0 failed" in out
+        assert main([*args, "--status"]) == 0
+        assert "alpha=-1/seed=0  running" in capsys.readouterr().out
+    assert not (busy / "metrics.json").exists()
+    assert main(args) == 0
+    assert "1 ran, 0 failed, 1 already complete" in capsys.readouterr().out
+    assert (busy / "metrics.json").is_file()

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from selectivity_lib.cli import main
-from selectivity_lib.cluster import JOB, ClusterOptions, parse_sbatch
+from selectivity_lib.engines.cluster import JOB, ClusterOptions, parse_sbatch
 from selectivity_lib.errors import ConfigError
 from selectivity_lib.runfolder import CHECKPOINT, LOCK, METRICS, load_tensors
 
@@ -34,7 +34,7 @@ def test_debug_cluster_trains_the_grid_then_submits_nothing(tmp_path, capsys):
     assert all((f.parent / JOB).is_file() for f in tmp_path.rglob(METRICS))
     capsys.readouterr()
     assert main(sweep(tmp_path, "--cluster", "debug")) == 0
-    assert "3 already complete, 0 queued or running, 0 to submit" in capsys.readouterr().out
+    assert "3 already complete, 0 queued or running, 0 to run" in capsys.readouterr().out
     assert main(sweep(tmp_path, "--status")) == 0
     table = capsys.readouterr().out
     assert "3 runs: 3 complete" in table and "resnet20/alpha=-1/seed=0  complete" in table

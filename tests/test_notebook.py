@@ -32,7 +32,7 @@ def test_papermill_sweep_keeps_executed_notebooks_and_skips_complete_runs(tmp_pa
     assert "alpha = -2.5" in "".join(injected[0]["source"])
     assert json.loads((run / "config.json").read_text())["config"]["alpha"] == -2.5
     assert main(args) == 0
-    assert "0 ran, 1 already complete, 0 failed" in capsys.readouterr().out
+    assert "0 ran, 0 failed, 1 already complete" in capsys.readouterr().out
 
 
 def test_a_folder_being_trained_elsewhere_is_refused(tmp_path, synthetic):

@@ -8,7 +8,7 @@ epoch (the trainer's own resume). `local` runs the same tasks as processes on th
 
 Each run folder records the job that trains it in `job.json` (cluster, job id, log files), so a rerun of
 the sweep asks the scheduler about that job and submits only runs that are neither complete nor queued nor
-running. `grid_status` turns that into the table `sweep --status` prints.
+running (`recorded_job`, which `grid.run_status` consults).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import RunConfig
-from .errors import ConfigError, RunFolderError, SelectivityError
-from .grid import COMPLETE, CONFLICT, GridRun
-from .runfolder import HISTORY, is_locked, read_json, write_json
+from ..config import RunConfig
+from ..errors import ConfigError, SelectivityError
+from ..grid import GridRun
+from ..runfolder import read_json, write_json
 
 CLUSTERS = ("slurm", "local", "debug")
 JOB = "job.json"
@@ -75,7 +75,7 @@ class TrainTask:
     """One array task: train its runs in order, sharing the decoded data; requeued as it is on a signal."""
 
     def __call__(self, runs: list[tuple[RunConfig, str]]) -> list[str]:
-        from .train import load_data, train_run
+        from ..train import load_data, train_run
 
         data, failed = None, []
         for config, folder in runs:
@@ -191,15 +191,14 @@ def _outcome(job) -> list[str]:
         return [f"job {job.job_id}: {text[-1] if text else type(e).__name__}"]
 
 
-# --- the state of a grid on the cluster ------------------------------------------------------------------
+# --- what the scheduler says about a run's recorded job ---------------------------------------------------
 
 
 @dataclass
-class RunStatus:
-    run: GridRun
-    state: str  # complete, running, queued, failed, not started, partial, conflict, unknown
-    job_id: str = ""
-    note: str = ""
+class RecordedJob:
+    job_id: str
+    state: str  # queued, running, unknown (the scheduler did not answer) or ended
+    note: str = ""  # for an ended job: the last error line of its log
 
 
 def _pid_alive(pid: str) -> bool:
@@ -233,55 +232,20 @@ def _last_error(job: dict) -> str:
     return (named or lines or [""])[-1][:300]
 
 
-def _epochs_done(folder: Path) -> int:
-    """Finished epochs of a run, from its history.csv (rewritten after each epoch; far smaller than the
-    checkpoint)."""
-    try:
-        return max(0, len((folder / HISTORY).read_text().splitlines()) - 1)
-    except OSError:
-        return 0
-
-
-def run_status(run: GridRun) -> RunStatus:
-    """What the run's folder and its recorded job say about it now."""
-    if run.state == COMPLETE:
-        return RunStatus(run, "complete")
-    if run.state == CONFLICT:
-        return RunStatus(run, "conflict", note=run.detail)
-    done = _epochs_done(run.folder)
-    epochs = f"epoch {done}/{run.config.epochs}" if done else ""
-    try:
-        job = read_json(run.folder / JOB) if (run.folder / JOB).is_file() else None
-    except RunFolderError as e:
-        job, epochs = None, str(e)
-    if job is None:
-        return RunStatus(run, "partial" if epochs else "not started", note=epochs)
-    if is_locked(run.folder):
-        return RunStatus(run, "running", job["job_id"], epochs)
+def recorded_job(folder: Path, ask_scheduler: bool = True) -> RecordedJob | None:
+    """The job recorded in `folder/job.json` and what its scheduler says about it now; None when the folder
+    records no job. A malformed job.json raises RunFolderError."""
+    if not (folder / JOB).is_file():
+        return None
+    job = read_json(folder / JOB)
+    if not ask_scheduler:
+        return RecordedJob(job["job_id"], "running")
     state = _scheduler_state(job)
     if state in WAITING:
-        return RunStatus(run, "queued", job["job_id"], epochs)
+        return RecordedJob(job["job_id"], "queued")
     if state in ACTIVE:  # started, not yet training (decoding data, or between two runs of its task)
-        return RunStatus(run, "running", job["job_id"], epochs)
+        return RecordedJob(job["job_id"], "running")
     if state == "UNKNOWN":
-        return RunStatus(run, "unknown", job["job_id"], "the scheduler did not say; not resubmitted")
+        return RecordedJob(job["job_id"], "unknown", "the scheduler did not say; not resubmitted")
     note = _last_error(job) or f"job ended ({state.lower()}) before the run completed"
-    return RunStatus(run, "failed", job["job_id"], note if not epochs else f"{epochs}; {note}")
-
-
-def needs_submission(status: RunStatus) -> bool:
-    return status.state in ("not started", "partial", "failed")
-
-
-def status_table(statuses: list[RunStatus], root: Path) -> str:
-    """The grid as text: one line per run with its state, job id and note."""
-    rows = [("run", "state", "job", "note")]
-    for s in statuses:
-        rows.append((str(s.run.folder.relative_to(root)), s.state, s.job_id or "-", s.note))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
-    counts: dict[str, int] = {}
-    for s in statuses:
-        counts[s.state] = counts.get(s.state, 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-    return "\n".join([*lines, f"{len(statuses)} runs: {summary}"])
+    return RecordedJob(job["job_id"], "ended", note)
