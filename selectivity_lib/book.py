@@ -182,20 +182,63 @@ def glue_figures(source, *names: str) -> None:
             plt.close(fig)
 
 
-def rising_loss(history: pd.DataFrame, tolerance: float = 0.05) -> str:
+def loss_rises(history: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
     """Per run of `history` (load_histories rows): the epochs whose mean training cross-entropy rose by more
-    than `tolerance` over the epoch before, as one sentence-part; a stable run 'falls or holds every epoch'."""
+    than `tolerance` over the epoch before, and the largest rise. One row per run folder; `run` names it by
+    alpha and seed, or by its folder name where two runs share an alpha and seed (a recipe study)."""
     if history.empty:
-        return "no runs yet"
-    parts = []
-    for (alpha, seed), h in history.groupby(["alpha", "seed"]):
+        return pd.DataFrame(columns=["path", "run", "alpha", "seed", "rises", "largest"])
+    history = (
+        history
+        if "path" in history
+        else history.assign(path=history.alpha.astype(str) + "/" + history.seed.astype(str))
+    )
+    rows = []
+    for path, h in history.groupby("path", sort=False):
         h = h.sort_values("epoch")
-        rises = h.train_ce.diff()
-        up = h.epoch[rises > tolerance]
-        what = (
-            "falls or holds every epoch"
-            if up.empty
-            else f"rises in epoch(s) {', '.join(map(str, up))} (by up to {rises.max():.2f})"
-        )
-        parts.append(f"alpha = {alpha:g}, seed {seed}: {what}")
-    return "; ".join(parts)
+        step = h.train_ce.diff()
+        rows.append(dict(path=path, alpha=h.alpha.iloc[0], seed=h.seed.iloc[0],
+                         rises=[int(e) for e in h.epoch[step > tolerance]], largest=float(step.max())))  # fmt: skip
+    table = pd.DataFrame(rows)
+    shared = table.duplicated(["alpha", "seed"], keep=False)
+    table["run"] = [Path(p).name if dup else f"alpha = {a:g}, seed {s}"
+                    for p, a, s, dup in zip(table.path, table.alpha, table.seed, shared, strict=True)]  # fmt: skip
+    return table
+
+
+def rising_loss(history: pd.DataFrame, tolerance: float = 0.05) -> str:
+    """`loss_rises` as one sentence-part: 'alpha = 1, seed 0: rises in epoch(s) 7 (by up to 0.25); ...'; a
+    stable run 'falls or holds every epoch'."""
+    table = loss_rises(history, tolerance)
+    if table.empty:
+        return "no runs yet"
+    return "; ".join(
+        f"{r.run}: " + (f"rises in epoch(s) {', '.join(map(str, r.rises))} (by up to {r.largest:.2f})"
+                        if r.rises else "falls or holds every epoch")
+        for r in table.itertuples()
+    )  # fmt: skip
+
+
+def recipe_ranking(recipe: pd.DataFrame, rises: pd.DataFrame, chosen: str | None) -> str:
+    """How a recipe study's alpha = 0 ranking (by best validation accuracy) leads to the chosen recipe (its
+    `recipe` key): its rank, and for each recipe ranked above it, its validation accuracy, epochs and what its
+    runs at alpha != 0 (`loss_rises` rows) showed. Computed, so the chapter states only what the runs say."""
+    at_zero = recipe[recipe.alpha == 0].sort_values("best_val_acc", ascending=False).reset_index(drop=True)
+    if chosen is None or chosen not in set(at_zero.recipe):
+        return "a recipe that has no alpha = 0 run in the study"
+    rank = int(at_zero.index[at_zero.recipe == chosen][0])
+    top = at_zero.iloc[rank]
+    parts = []
+    for r in at_zero.iloc[:rank].itertuples():
+        checks = rises[rises.path.isin(recipe.path[(recipe.recipe == r.recipe) & (recipe.alpha != 0)])]
+        rose = [f"at alpha = {c.alpha:g} in epoch(s) {', '.join(map(str, c.rises))}" for c in checks.itertuples()
+                if c.rises]  # fmt: skip
+        if rose:
+            what = "its cross-entropy rose " + " and ".join(rose)
+        elif len(checks):
+            what = f"no rise at alpha = {', '.join(f'{a:g}' for a in checks.alpha)}"
+        else:
+            what = f"not checked at alpha != 0; {r.epochs} epochs against {top.epochs}"
+        parts.append(f"{Path(r.path).name} ({100 * (r.best_val_acc - top.best_val_acc):+.1f} points; {what})")
+    ranked = f"{Path(top.path).name}, ranked {rank + 1} of {len(at_zero)} by validation accuracy"
+    return ranked + (": above it, " + "; ".join(parts) if parts else "")

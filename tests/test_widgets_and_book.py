@@ -111,3 +111,29 @@ def test_rising_loss_names_the_epochs():
     text = book.rising_loss(history)
     assert "alpha = 1, seed 0: rises in epoch(s) 3 (by up to 0.60)" in text
     assert "alpha = 0, seed 0: falls or holds every epoch" in text
+
+
+def test_rising_loss_keeps_runs_that_share_an_alpha_apart():
+    """Two recipes checked at the same alpha and seed are two runs, named by their folders."""
+    history = pd.DataFrame(dict(alpha=1.0, seed=0, epoch=[1, 2, 3] * 2, train_ce=[2.0, 2.2, 1.8, 2.0, 1.9, 1.8],
+                                path=["r/lr0.4-alpha1"] * 3 + ["r/lr0.1-alpha1"] * 3))  # fmt: skip
+    table = book.loss_rises(history)
+    assert table.set_index("run").rises.to_dict() == {"lr0.4-alpha1": [2], "lr0.1-alpha1": []}
+    assert book.rising_loss(history) == ("lr0.4-alpha1: rises in epoch(s) 2 (by up to 0.20); "
+                                         "lr0.1-alpha1: falls or holds every epoch")  # fmt: skip
+
+
+def test_recipe_ranking_says_why_each_better_recipe_was_passed_over():
+    recipe = pd.DataFrame(dict(
+        path=["r/fast", "r/fast-alpha1", "r/long", "r/plain", "r/plain-alpha1"],
+        recipe=["f", "f", "l", "p", "p"], alpha=[0.0, 1.0, 0.0, 0.0, 1.0], epochs=[20, 20, 22, 20, 20],
+        best_val_acc=[0.86, 0.40, 0.835, 0.833, 0.75]))  # fmt: skip
+    history = pd.DataFrame(dict(path=["r/fast-alpha1"] * 3 + ["r/plain-alpha1"] * 3, alpha=1.0, seed=0,
+                                epoch=[1, 2, 3] * 2, train_ce=[2.0, 2.3, 1.9, 2.0, 1.8, 1.7]))  # fmt: skip
+    text = book.recipe_ranking(recipe, book.loss_rises(history), chosen="p")
+    assert text.startswith("plain, ranked 3 of 3 by validation accuracy: above it, ")
+    assert "fast (+2.7 points; its cross-entropy rose at alpha = 1 in epoch(s) 2)" in text
+    assert "long (+0.2 points; not checked at alpha != 0; 22 epochs against 20)" in text
+    rises = book.loss_rises(history)
+    assert book.recipe_ranking(recipe, rises, chosen="f").endswith("ranked 1 of 3 by validation accuracy")
+    assert book.recipe_ranking(recipe, rises, chosen=None).startswith("a recipe that has no")
