@@ -35,8 +35,8 @@ BOOK_PROFILES = ("full", "paper", "cpu", "smoke")  # in order of preference
 MIN_ALPHAS = 5
 
 
-def _networks(folder: Path) -> set[tuple[str, str]]:
-    """(model, activation) of the networks with complete runs at MIN_ALPHAS or more alphas under `folder`."""
+def _networks(folder: Path) -> dict[tuple[str, str], int]:
+    """(model, activation) -> number of alphas with complete runs under `folder`."""
     from .errors import RunFolderError
     from .runfolder import is_complete, read_record
 
@@ -48,21 +48,26 @@ def _networks(folder: Path) -> set[tuple[str, str]]:
                 alphas.setdefault((cfg["model"], cfg["activation"]), set()).add(cfg["alpha"])
             except (RunFolderError, KeyError):  # load() lists damaged folders; here they just don't count
                 continue
-    return {net for net, a in alphas.items() if len(a) >= MIN_ALPHAS}
+    return {net: len(a) for net, a in alphas.items()}
 
 
 def book_profile(needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),), cca: bool = False) -> str:
     """The sweep a chapter shows: $SELECTIVITY_BOOK_PROFILE, else the first of BOOK_PROFILES whose complete runs
     include every (model, activation) in `needs` at MIN_ALPHAS or more alphas (and, with `cca`, that holds CCA
-    tables), else the first with any such network."""
+    tables); failing that, the first that has runs of every network in `needs` (at fewer alphas), then the
+    first with any network at MIN_ALPHAS alphas, then `cpu`."""
     if os.environ.get("SELECTIVITY_BOOK_PROFILE"):
         return os.environ["SELECTIVITY_BOOK_PROFILE"]
     root = runs_root()
     present = {name: _networks(root / name) for name in BOOK_PROFILES if name in PROFILES and (root / name).is_dir()}
+    has_cca = {name: not cca or any((root / name).rglob(CCA_FILE)) for name in present}
     for name, networks in present.items():
-        if networks and set(needs) <= networks and (not cca or any((root / name).rglob(CCA_FILE))):
+        if has_cca[name] and all(networks.get(net, 0) >= MIN_ALPHAS for net in needs):
             return name
-    return next((name for name, networks in present.items() if networks), "cpu")
+    for name, networks in present.items():
+        if has_cca[name] and all(net in networks for net in needs):
+            return name
+    return next((name for name, nets in present.items() if max(nets.values(), default=0) >= MIN_ALPHAS), "cpu")
 
 
 @dataclass

@@ -181,7 +181,7 @@ def describe(runs: pd.DataFrame) -> str:
     n = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
     return (
         f"profile {', '.join(sorted(runs.profile.unique()))}; dataset {', '.join(sorted(runs.dataset.unique()))}; "
-        f"{len(runs)} runs; {n} seeds per alpha"
+        f"{len(runs)} runs; {n} seed{'s' if n != '1' else ''} per alpha"
     )
 
 

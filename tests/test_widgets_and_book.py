@@ -102,7 +102,14 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
     assert book.book_profile() == "cpu"  # full covers 4 alphas: not yet
     run("full", 3)
     assert book.book_profile() == "full"
-    assert book.book_profile(needs=(("resnet20", "relu"), ("vgg16", "relu"))) == "full"  # none has VGG16: first
+    vgg = (("resnet20", "relu"), ("vgg16", "relu"))
+    assert book.book_profile(needs=vgg) == "full"  # no profile has VGG16: the first with 5 alphas of a network
+    for alpha in (0, -1):
+        run("cpu", alpha, model="vgg16")
+    assert book.book_profile(needs=vgg) == "cpu"  # VGG16 at 2 alphas in cpu beats none in full
+    for alpha in (0, -1, 1, -3, 3):
+        run("full", alpha, model="vgg16")
+    assert book.book_profile(needs=vgg) == "full"
 
 
 def test_rising_loss_names_the_epochs():
