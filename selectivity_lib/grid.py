@@ -70,6 +70,31 @@ def grid_configs(
     return configs
 
 
+@dataclass(frozen=True)
+class GridSpec:
+    """One rectangular part of a planned grid: a network at some alphas and seeds."""
+
+    model: str
+    activation: str
+    slope: float | None
+    alphas: tuple[float, ...]
+    seeds: tuple[int, ...]
+
+    def configs(self, profile: str, **fields) -> list[RunConfig]:
+        slopes = [self.slope] if self.slope is not None else None
+        alphas, seeds = list(self.alphas), list(self.seeds)
+        return grid_configs(profile, [self.model], [self.activation], slopes, alphas, seeds, **fields)
+
+
+# The book's primary evidence at the `full` profile: the paper's ResNet20 alphas at 3 seeds (`make runs`), the
+# leaky-ReLU networks where units die and the paper tests the rescue, and VGG16 at three alphas.
+EVIDENCE_GRID = (
+    GridSpec("resnet20", "relu", None, (0, 1, -1, -0.1, -0.3, -3, -10, -30, 0.1, 0.3, 2, 5), (0, 1, 2)),
+    GridSpec("resnet20", "leaky_relu", 0.5, (0, 1, 2, 5), (0, 1)),
+    GridSpec("vgg16", "relu", None, (0, -1, 1), (0, 1)),
+)
+
+
 @dataclass
 class GridRun:
     config: RunConfig
@@ -157,3 +182,27 @@ def status_table(statuses: list[RunStatus], root: Path) -> str:
     counts = Counter(s.state for s in statuses)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     return "\n".join([*lines, f"{len(statuses)} runs: {summary}"])
+
+
+def grid_progress(root: str | Path, profile: str, specs=EVIDENCE_GRID, **fields) -> list[dict]:
+    """Per part of a planned grid: its network, the runs planned, complete and partly trained, and the seeds
+    complete at every one of its alphas (judged by `plan`, so a folder holding another config is not
+    counted). `fields` override the profile's, as in `grid_configs`."""
+    rows = []
+    for spec in specs:
+        runs = plan(root, spec.configs(profile, **fields))
+        complete = [r.config for r in runs if r.state == COMPLETE]
+        seeds = [s for s in spec.seeds if all(any(c.seed == s and c.alpha == a for c in complete) for a in spec.alphas)]
+        rows.append(
+            dict(
+                network=arch_label(spec.model, spec.activation, spec.slope or 0.0),
+                alphas=", ".join(alpha_label(a) for a in spec.alphas),
+                seeds=", ".join(map(str, spec.seeds)),
+                planned=len(runs),
+                complete=len(complete),
+                partial=sum(r.state == PARTIAL for r in runs),
+                alphas_done=len({c.alpha for c in complete}),
+                whole_seeds=", ".join(map(str, seeds)) or "none",
+            )
+        )
+    return rows

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -308,3 +309,26 @@ def test_precision_top_n_shrinking_is_warned_about(tmp_path, synthetic):
         warnings.simplefilter("always")
         train_run(tiny(epochs=1), tmp_path / "r", data=synthetic, progress=False)
     assert any("precision uses the top 500 test images" in str(w.message) for w in caught)
+
+
+def test_grid_progress_counts_only_the_planned_configs(tmp_path):
+    """The book's grid-status table: complete runs of the planned config count, a folder of another config
+    at a planned place does not, and a seed counts as whole only when every alpha has it."""
+    from selectivity_lib.grid import GridSpec, grid_progress
+
+    spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
+    args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size", "500",
+            "--train-subset", "200", "--no-progress"]  # fmt: skip
+    assert main(["sweep", *args, "--alphas", "0", "-1", "--seeds", "0", "--out", str(tmp_path)]) == 0
+    assert main(["train", *args, "--alpha", "0", "--seed", "1", "--lr", "0.05",
+                 "--out", str(tmp_path / "resnet20" / "alpha=0" / "seed=1")]) == 0  # fmt: skip
+    (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
+    assert (row["planned"], row["complete"], row["alphas_done"], row["whole_seeds"]) == (4, 2, 2, "0")
+    # The planned grid and `make runs` agree on the ResNet20 alphas and seeds.
+    from selectivity_lib.grid import EVIDENCE_GRID
+
+    make = (Path(__file__).parents[1] / "Makefile").read_text()
+    alphas = next(line for line in make.splitlines() if line.startswith("ALPHAS ?="))
+    seeds = next(line for line in make.splitlines() if line.startswith("SEEDS ?="))
+    assert [float(a) for a in alphas.split("=")[1].split()] == list(EVIDENCE_GRID[0].alphas)
+    assert [int(s) for s in seeds.split("=")[1].split()] == list(EVIDENCE_GRID[0].seeds)
