@@ -1,6 +1,7 @@
 # One command sets up and runs each job; the virtual environment is made on first use.
 #   make main    set up, then build the book into _build/html from the committed runs/ (the main job)
-#   make runs    set up, then train the main grid (ResNet20, profile full) into runs/full; resumable
+#   make runs    set up, then train the book's grid (grid.EVIDENCE_GRID, profile full) into runs/full; resumable
+#                (ALPHAS="..." [SEEDS="..."] trains a ResNet20 grid of those instead)
 #   make test    set up, then lint and run the test suite
 #   make bench   set up, then the speed benchmark (project trainer vs a plain PyTorch loop)
 #   make book    set up, then build the Jupyter Book into _build/html from the committed runs/
@@ -12,8 +13,9 @@ PY := $(VENV)/bin/python
 DATA ?= $(or $(SELECTIVITY_DATA),$(wildcard ../shared/data/cifar10-jpg))
 DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
 PROFILE ?= full
-ALPHAS ?= 0 1 -1 -0.1 -0.3 -3 -10 -30 0.1 0.3 2 5
+ALPHAS ?=
 SEEDS ?= 0 1 2
+GRID := $(if $(strip $(ALPHAS)),--alphas $(ALPHAS) --seeds $(SEEDS),--grid evidence)
 
 .PHONY: setup main runs test lint bench gpu-check book browser-test
 setup: $(VENV)/.installed
@@ -26,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 main: book
 
 runs: setup
-	$(PY) -m selectivity_lib sweep --profile $(PROFILE) --alphas $(ALPHAS) --seeds $(SEEDS) $(DATA_ARG) --out runs/$(PROFILE)
+	$(PY) -m selectivity_lib sweep --profile $(PROFILE) $(GRID) $(DATA_ARG) --out runs/$(PROFILE)
 
 lint: setup
 	$(PY) -m ruff check selectivity_lib tests browser_tests

@@ -25,7 +25,7 @@ from .config import (
 from .engines import ENGINES
 from .engines.cluster import CLUSTERS
 from .errors import ConfigError, SelectivityError
-from .grid import epochs_done, grid_configs, grid_status, run_dir, status_table
+from .grid import EVIDENCE_GRID, epochs_done, grid_configs, grid_status, run_dir, status_table
 
 
 def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
@@ -109,6 +109,12 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
+    if a.grid:
+        if a.alphas or a.seeds is not None or a.slopes:
+            raise ConfigError("--grid evidence fixes the networks, alphas and seeds: drop --alphas, --seeds, --slopes")
+        return [c for spec in EVIDENCE_GRID for c in spec.configs(a.profile, **_common_fields(a))]
+    if not a.alphas:
+        raise ConfigError("sweep needs --alphas (e.g. --alphas 0 -1 1), or --grid evidence for the book's grid")
     seeds = a.seeds if a.seeds is not None else list(range(PROFILES[a.profile].seeds if a.profile in PROFILES else 1))
     return grid_configs(a.profile, a.models, a.activations, a.slopes, a.alphas, seeds, **_common_fields(a))
 
@@ -236,7 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", default=["resnet20"])
     p.add_argument("--activations", nargs="+", default=["relu"])
     p.add_argument("--slopes", nargs="+", type=float, help="leaky ReLU slopes (with --activations leaky_relu)")
-    p.add_argument("--alphas", nargs="+", type=float, required=True)
+    p.add_argument("--alphas", nargs="+", type=float)
+    p.add_argument(
+        "--grid",
+        choices=["evidence"],
+        help="evidence: the book's planned grid (ResNet20 at 12 alphas x 3 seeds, leaky-ReLU ResNet20, VGG16), "
+        "in that order, instead of --models/--activations/--alphas/--seeds",
+    )
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0..n-1 with n from the profile")
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")
     p.add_argument(

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -324,11 +323,11 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
                  "--out", str(tmp_path / "resnet20" / "alpha=0" / "seed=1")]) == 0  # fmt: skip
     (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
     assert (row["planned"], row["complete"], row["alphas_done"], row["whole_seeds"]) == (4, 2, 2, "0")
-    # The planned grid and `make runs` agree on the ResNet20 alphas and seeds.
+    # `sweep --grid evidence` is that grid: ResNet20 seed-major first, then the leaky-ReLU and VGG16 parts.
+    from selectivity_lib.cli import build_parser, sweep_configs
     from selectivity_lib.grid import EVIDENCE_GRID
 
-    make = (Path(__file__).parents[1] / "Makefile").read_text()
-    alphas = next(line for line in make.splitlines() if line.startswith("ALPHAS ?="))
-    seeds = next(line for line in make.splitlines() if line.startswith("SEEDS ?="))
-    assert [float(a) for a in alphas.split("=")[1].split()] == list(EVIDENCE_GRID[0].alphas)
-    assert [int(s) for s in seeds.split("=")[1].split()] == list(EVIDENCE_GRID[0].seeds)
+    configs = sweep_configs(build_parser().parse_args(["sweep", "--profile", "full", "--grid", "evidence"]))
+    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 50
+    assert [c.alpha for c in configs[:12]] == list(EVIDENCE_GRID[0].alphas) and {c.seed for c in configs[:12]} == {0}
+    assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
