@@ -20,6 +20,7 @@ from .config import (
     PROFILES,
     SCHEDULES,
     RunConfig,
+    complete_experiment,
     make_config,
 )
 from .engines import ENGINES
@@ -83,6 +84,58 @@ def _common_fields(a: argparse.Namespace) -> dict:
         channels_last=a.channels_last,
         compile=a.compile,
     )
+
+
+# RunConfig fields that `train` sets by a flag of the same name (others keep the profile's values).
+_FLAGS = ("epochs", "milestones", "lr", "schedule", "warmup_epochs", "nesterov", "batch_size", "train_subset",
+          "val_size", "split_seed", "layers", "dataset")  # fmt: skip
+
+
+def _flag_value(name: str, value) -> list[str]:
+    if name == "layers":
+        return [",".join(value)]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if name == "train_subset" and value is None:
+        return ["0"]  # the full training split
+    return [repr(value) if isinstance(value, float) else str(value)]
+
+
+def train_command(experiment: dict) -> str:
+    """The `train` command that trains the run whose recorded experiment config is `experiment` (config.json's
+    "config"), naming only what departs from its profile; add --data-dir and --out. Raises ConfigError for a
+    config no command line can make (a field without a flag changed)."""
+    e = complete_experiment(experiment)
+    leaky = e["activation"] != "relu"
+    net = dict(model=e["model"], activation=e["activation"], slope=e["slope"] if leaky else None)
+    base = make_config(e["profile"], **net, alpha=e["alpha"], seed=e["seed"]).experiment_fields()
+    args = ["--profile", e["profile"], "--model", e["model"], "--alpha", repr(float(e["alpha"]))]
+    args += ["--seed", str(e["seed"])]
+    if leaky:
+        args += ["--activation", e["activation"], "--slope", repr(float(e["slope"]))]
+    for name in _FLAGS:
+        value = e[name]
+        if value == base[name]:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args += [flag, *_flag_value(name, value)]
+    parsed = build_parser().parse_args(["train", *args])
+    remade = make_config(
+        parsed.profile,
+        model=parsed.model,
+        activation=parsed.activation,
+        slope=parsed.slope,
+        alpha=parsed.alpha,
+        seed=parsed.seed,
+        **_common_fields(parsed),
+    ).experiment_fields()
+    if remade != e:
+        differ = ", ".join(sorted(k for k in e if remade.get(k) != e[k]))
+        raise ConfigError(f"no train command makes this config: {differ} cannot be set from the command line")
+    return "python -m selectivity_lib train " + " ".join(args)
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -187,6 +240,16 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     return 1 if failed or conflicts else 0
 
 
+def cmd_command(a: argparse.Namespace) -> int:
+    from .runfolder import read_record
+
+    folder = Path(a.run)
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"{folder} is not a run folder (it has no config.json)")
+    print(f"{train_command(read_record(folder)['config'])} --data-dir <CIFAR-10 folder> --out <new folder>")
+    return 0
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
     from .bench import run_benchmark, run_breakdown
 
@@ -278,6 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--runs-per-job", type=int, default=1, help="runs trained one after another by each task")
     c.add_argument("--sbatch", nargs="+", metavar="KEY=VALUE", help="extra #SBATCH settings, e.g. account=abc")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("command", help="print the train command that retrains a run folder's run")
+    p.add_argument("run", help="a run folder, e.g. runs/full/resnet20/alpha=1/seed=0")
+    p.set_defaults(func=cmd_command)
 
     p = sub.add_parser("analyse", help="CCA experiment on a sweep's best weights -> cca_distances.csv")
     p.add_argument("sweep", help="sweep folder, e.g. runs/cpu")

@@ -331,3 +331,50 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 50
     assert [c.alpha for c in configs[:12]] == list(EVIDENCE_GRID[0].alphas) and {c.seed for c in configs[:12]} == {0}
     assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(profile="full", alpha=1.0),
+        dict(profile="full", alpha=-0.3, lr=0.4, nesterov=True, epochs=22),
+        dict(profile="full", schedule="step", warmup_epochs=0.0, milestones=(10, 15), epochs=20),
+        dict(profile="cpu", model="vgg16", alpha=-1.0000001, seed=2, train_subset=0, layers=("conv1_1", "conv5_3")),
+        dict(profile="cpu", activation="leaky_relu", slope=0.5, alpha=5.0, batch_size=128, dataset="synthetic"),
+    ],
+)
+def test_train_command_remakes_the_recorded_config(overrides):
+    from selectivity_lib.cli import _common_fields, build_parser, train_command
+
+    profile = overrides.pop("profile")
+    cfg = make_config(profile, **overrides)
+    command = train_command(cfg.experiment_fields())
+    a = build_parser().parse_args(command.split()[3:])
+    fields = {k: getattr(a, k) for k in ("model", "activation", "slope", "alpha", "seed")}
+    remade = make_config(a.profile, **fields, **_common_fields(a))
+    assert remade.experiment_fields() == cfg.experiment_fields()
+
+
+def test_train_command_refuses_what_no_flag_sets():
+    from selectivity_lib.cli import train_command
+
+    with pytest.raises(ConfigError, match="momentum cannot be set from the command line"):
+        train_command(make_config("full", momentum=0.5).experiment_fields())
+
+
+def test_a_run_retrained_from_its_command_matches(tmp_path, capsys):
+    tiny_args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "2", "--val-size", "500",
+                 "--train-subset", "200", "--no-progress", "--compile", "off"]  # fmt: skip
+    first = tmp_path / "first"
+    assert main(["train", *tiny_args, "--alpha", "-1", "--lr", "0.05", "--out", str(first)]) == 0
+    capsys.readouterr()
+    assert main(["command", str(first)]) == 0
+    command = capsys.readouterr().out.split(" --data-dir")[0].split()
+    assert "--lr" in command and "--train-subset" in command
+    again = tmp_path / "again"
+    assert main([*command[3:], "--no-progress", "--compile", "off", "--out", str(again)]) == 0
+    a, b = (json.loads((f / METRICS).read_text()) for f in (first, again))
+    for key in ("test_acc", "test_loss", "mu_si", "best_epoch"):
+        assert a[key] == pytest.approx(b[key], rel=1e-6), key
+    assert main(["command", str(tmp_path / "absent")]) == 2
+    assert "is not a run folder" in capsys.readouterr().err
