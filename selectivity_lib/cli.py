@@ -122,34 +122,23 @@ def train_command(experiment: dict) -> str:
             args.append(flag if value else "--no-" + flag[2:])
         else:
             args += [flag, *_flag_value(name, value)]
-    parsed = build_parser().parse_args(["train", *args])
-    remade = make_config(
-        parsed.profile,
-        model=parsed.model,
-        activation=parsed.activation,
-        slope=parsed.slope,
-        alpha=parsed.alpha,
-        seed=parsed.seed,
-        **_common_fields(parsed),
-    ).experiment_fields()
+    remade = train_config(build_parser().parse_args(["train", *args])).experiment_fields()
     if remade != e:
         differ = ", ".join(sorted(k for k in e if remade.get(k) != e[k]))
         raise ConfigError(f"no train command makes this config: {differ} cannot be set from the command line")
     return "python -m selectivity_lib train " + " ".join(args)
 
 
+def train_config(a: argparse.Namespace) -> RunConfig:
+    """The run config of parsed `train` arguments."""
+    net = dict(model=a.model, activation=a.activation, slope=a.slope)
+    return make_config(a.profile, **net, alpha=a.alpha, seed=a.seed, **_common_fields(a))
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     from .train import train_run
 
-    cfg = make_config(
-        a.profile,
-        model=a.model,
-        activation=a.activation,
-        slope=a.slope,
-        alpha=a.alpha,
-        seed=a.seed,
-        **_common_fields(a),
-    )
+    cfg = train_config(a)
     out = Path(a.out) if a.out else run_dir(Path("runs") / a.profile, cfg)
     start = time.perf_counter()
     m = train_run(cfg, out, progress=a.progress)

@@ -344,14 +344,12 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     ],
 )
 def test_train_command_remakes_the_recorded_config(overrides):
-    from selectivity_lib.cli import _common_fields, build_parser, train_command
+    from selectivity_lib.cli import build_parser, train_command, train_config
 
     profile = overrides.pop("profile")
     cfg = make_config(profile, **overrides)
     command = train_command(cfg.experiment_fields())
-    a = build_parser().parse_args(command.split()[3:])
-    fields = {k: getattr(a, k) for k in ("model", "activation", "slope", "alpha", "seed")}
-    remade = make_config(a.profile, **fields, **_common_fields(a))
+    remade = train_config(build_parser().parse_args(command.split()[3:]))
     assert remade.experiment_fields() == cfg.experiment_fields()
 
 
