@@ -116,7 +116,7 @@ def test_mixed_recipes_are_refused_by_figures_and_analyses(mixed_tree, capsys):
         cca_experiment(mixed_tree, n_images=50, max_datapoints=200, progress=lambda *_: None)
     assert main(["analyse", str(mixed_tree), "--images", "50", "--datapoints", "200"]) == 2
     one_line_error(capsys, "epochs: 2, 3")
-    assert "1 seeds per alpha" in describe(r.runs)
+    assert "1 seed per alpha" in describe(r.runs)
 
 
 # 3. train never writes over files it did not write
