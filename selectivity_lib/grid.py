@@ -185,7 +185,7 @@ def status_table(statuses: list[RunStatus], root: Path) -> str:
 
 
 def grid_progress(root: str | Path, profile: str, specs=EVIDENCE_GRID, **fields) -> list[dict]:
-    """Per part of a planned grid: its network, the runs planned, complete and partly trained, and the seeds
+    """Per part of a planned grid: its network, the runs planned and complete, and the seeds
     complete at every one of its alphas (judged by `plan`, so a folder holding another config is not
     counted). `fields` override the profile's, as in `grid_configs`."""
     rows = []
@@ -200,7 +200,6 @@ def grid_progress(root: str | Path, profile: str, specs=EVIDENCE_GRID, **fields)
                 seeds=", ".join(map(str, spec.seeds)),
                 planned=len(runs),
                 complete=len(complete),
-                partial=sum(r.state == PARTIAL for r in runs),
                 alphas_done=len({c.alpha for c in complete}),
                 whole_seeds=", ".join(map(str, seeds)) or "none",
             )
