@@ -8,8 +8,9 @@ PWCCA distance is computed for
 Pairs are only ever of networks with different seeds: two networks with one seed share their initialisation
 and the order of their data, and come out much closer than replicates do.
 The distances go to `<sweep>/<family>/cca_distances.csv` (one row per pair and layer), which the book
-reads; weights are not needed after that. Memory: one family's baseline and one alpha's activations at a
-time, each (neurons x datapoints) per layer.
+reads; weights are not needed after that. Each row names its two runs by fingerprint (`run_key`) and the
+sampling it used, so running the analysis again as a grid grows computes only the pairs it has not got.
+Memory: one family's baseline and one alpha's activations at a time, each (neurons x datapoints) per layer.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .errors import DataError, RunFolderError
 from .grid import arch_label
 from .models import build_model
 from .results import load_results, one_recipe
-from .runfolder import BEST, CONFIG, load_tensors, read_json, write_csv
+from .runfolder import BEST, CONFIG, load_tensors, read_json, run_key, write_csv
 
 CCA_FILE = "cca_distances.csv"
 
@@ -80,13 +81,49 @@ def _test_images(dataset: str, n_images: int, seed: int, data_dir: str | None) -
             f"the runs were trained on {dataset!r} but the data found is {data.name!r}: "
             "pass --data-dir pointing at the same copy"
         )
+    if not 0 < n_images <= len(data.test_y):
+        raise DataError(f"--images {n_images}: the {data.name} test set has {len(data.test_y)} images; "
+                        f"pass a number from 1 to {len(data.test_y)}")  # fmt: skip
     order = torch.randperm(len(data.test_y), generator=torch.Generator().manual_seed(seed))[:n_images]
     return data.test_x[order.sort().values]
 
 
-def _pair_rows(acts_a, acts_b, base: dict) -> list[dict]:
-    pairs = enumerate(zip(acts_a, acts_b, strict=True))
-    return [base | {"layer_index": i, "distance": pwcca_distance(a, b)} for i, (a, b) in pairs]
+PARAMS = ("reduce", "n_images", "max_datapoints", "sample_seed")  # how the activations were sampled
+PAIR_KEY = ("alpha", "kind", "seed_a", "seed_b", "run_a", "run_b", *PARAMS)  # one pair of trained networks
+
+
+def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
+    """Every pair the experiment compares in one family, in alpha order: within pairs at each alpha, and cross
+    pairs of each alpha's runs with the alpha = 0 runs; networks with the same seed are never paired."""
+    base = family[family.alpha == 0].sort_values("seed")
+    pairs = []
+    for alpha, group in family.groupby("alpha"):
+        group = group.sort_values("seed")
+        within = itertools.combinations(group.itertuples(), 2)
+        cross = itertools.product(group.itertuples(), base.itertuples()) if alpha != 0 else ()
+        for kind, candidates in (("within", within), ("cross", cross)):
+            for a, b in candidates:
+                if a.seed != b.seed:  # same initialisation and data order: not replicates (DESIGN, CCA)
+                    pairs.append({"alpha": float(alpha), "kind": kind, "seed_a": int(a.seed), "seed_b": int(b.seed),
+                                  "path_a": Path(a.path), "path_b": Path(b.path)})  # fmt: skip
+    return pairs
+
+
+def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.DataFrame], int]:
+    """The rows of an earlier table at `path` by pair (PAIR_KEY values), for pairs with every layer, and the
+    number of rows the file holds (1 for a file that cannot be read)."""
+    if not path.is_file():
+        return {}, 0
+    try:
+        table = pd.read_csv(path, dtype={"run_a": str, "run_b": str, "reduce": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        progress(f"note: {path} is unreadable ({e}); every pair is computed again")
+        return {}, 1
+    if not {*PAIR_KEY, "layer_index", "distance"} <= set(table.columns):
+        progress(f"note: {path} was written without run fingerprints; every pair is computed again")
+        return {}, len(table)
+    groups = table.groupby(list(PAIR_KEY), sort=False)
+    return {key: rows for key, rows in groups if rows.layer_index.nunique() == n_layers}, len(table)
 
 
 def cca_experiment(
@@ -98,60 +135,88 @@ def cca_experiment(
     data_dir: str | None = None,
     progress=print,
 ) -> dict[Path, pd.DataFrame]:
-    """Run the CCA experiment for every family under `sweep`; returns {csv path: distances table}."""
+    """Run the CCA experiment for every family under `sweep`; returns {csv path: distances table}.
+
+    Incremental: a pair already in the family's table, computed from the same two trained runs (their
+    `run_key`s) with the same sampling, is kept without touching weights; only new pairs are computed, so the
+    table grows as a grid's seeds land, and survives the weights of earlier runs being gone. Pairs of runs no
+    longer in the sweep (deleted or retrained) are dropped. A pair that needs a run whose best weights are
+    missing is left out and the rest written (unless that would drop rows of the old table that are not reused:
+    then the old table stays as it was); a RunFolderError then names those runs.
+    """
     sweep = Path(sweep)
     if not sweep.is_dir():
         raise RunFolderError(f"{sweep} is not a folder: pass a sweep folder such as runs/full")
     runs = one_recipe(load_results(sweep).runs, where=str(sweep))
     if runs.empty:
         raise RunFolderError(f"no complete runs under {sweep}: train some first")
-    written = {}
+    written, missing = {}, set()
     family_keys = ["model", "activation", "slope", "profile", "dataset", "recipe"]
+    params = {"reduce": reduce, "n_images": n_images, "max_datapoints": max_datapoints, "sample_seed": seed}
     for key, family in runs.groupby(family_keys):
         info = dict(zip(family_keys, key, strict=True))
-        label = arch_label(info["model"], info["activation"], info["slope"])
-        base_runs = family[family.alpha == 0]
-        if len(base_runs) == 0:
-            progress(f"skip {label} ({info['profile']}): no alpha = 0 runs to compare with")
+        label = f"{arch_label(info['model'], info['activation'], info['slope'])} ({info['profile']})"
+        if not (family.alpha == 0).any():
+            progress(f"skip {label}: no alpha = 0 runs to compare with")
             continue
-        if family.seed.nunique() < 2:
-            progress(f"skip {label} ({info['profile']}): every run has seed {family.seed.iloc[0]}, and pairs must "
-                     "be of networks with different seeds")  # fmt: skip
+        pairs = _wanted_pairs(family)
+        if not pairs:
+            progress(f"skip {label}: every run has seed {family.seed.iloc[0]}, and pairs must be of networks with "
+                     "different seeds")  # fmt: skip
             continue
-        images = _test_images(info["dataset"], n_images, seed, data_dir)
         names = build_model(info["model"]).unit_layers
-        common = info | {"reduce": reduce, "n_images": len(images), "max_datapoints": max_datapoints}
-
-        def activations(rows, images=images):
-            return {
-                int(r.seed): layer_activations(r.path, images, reduce, max_datapoints, seed) for r in rows.itertuples()
-            }
-
-        progress(f"{label} ({info['profile']}): activations of {len(base_runs)} alpha = 0 runs")
-        base = activations(base_runs)
-        rows = []
-        for alpha, group in family.groupby("alpha"):
-            acts = base if alpha == 0 else activations(group)
-            for kind, pairs in (
-                ("within", itertools.combinations(sorted(acts), 2)),
-                ("cross", itertools.product(sorted(acts), sorted(base)) if alpha != 0 else ()),
-            ):
-                for s1, s2 in pairs:
-                    if s1 == s2:  # same initialisation and data order: not replicates (DESIGN, CCA)
-                        continue
-                    other = acts[s2] if kind == "within" else base[s2]
-                    ids = {"alpha": alpha, "kind": kind, "seed_a": s1, "seed_b": s2, "pair": f"{s1}-{s2}"}
-                    rows += _pair_rows(acts[s1], other, common | ids)  # fmt: skip
-            progress(f"  alpha = {alpha:g}: {len(group)} runs done")
-        if not rows:
-            progress(f"skip {label} ({info['profile']}): no pair of networks with different seeds")
+        out = Path(family.path.iloc[0]).parents[1] / CCA_FILE
+        cached, old_rows = _cached_rows(out, len(names), progress)
+        keys = {p: run_key(p) for p in family.path.map(Path)}
+        images, acts, tables, kept, lacked = None, {}, [], 0, len(missing)
+        base_paths = set(family.path[family.alpha == 0].map(Path))
+        for alpha, group in itertools.groupby(pairs, key=lambda p: p["alpha"]):
+            reused = computed = 0
+            for pair in group:
+                ids = {k: pair[k] for k in ("alpha", "kind", "seed_a", "seed_b")}
+                ids |= {"run_a": keys[pair["path_a"]], "run_b": keys[pair["path_b"]], **params}
+                key = tuple(ids[k] for k in PAIR_KEY)
+                if key in cached:
+                    tables.append(cached[key])
+                    reused, kept = reused + 1, kept + len(cached[key])
+                    continue
+                lacking = [p for p in (pair["path_a"], pair["path_b"]) if not (p / BEST).is_file()]
+                if lacking:
+                    missing.update(lacking)
+                    continue
+                if images is None:
+                    images = _test_images(info["dataset"], n_images, seed, data_dir)
+                for p in (pair["path_a"], pair["path_b"]):
+                    if p not in acts:
+                        acts[p] = layer_activations(p, images, reduce, max_datapoints, seed)
+                common = info | ids | {"pair": f"{pair['seed_a']}-{pair['seed_b']}"}
+                tables.append(_pair_rows(acts[pair["path_a"]], acts[pair["path_b"]], common, names))
+                computed += 1
+            acts = {p: a for p, a in acts.items() if p in base_paths}  # memory: the baseline and one alpha
+            progress(f"{label} alpha = {alpha:g}: {reused} pairs kept from the last analysis, {computed} computed")
+        if not tables:
             continue
-        table = pd.DataFrame(rows)
-        table["layer"] = [names[i] for i in table.layer_index]
-        out = Path(base_runs.path.iloc[0]).parents[1] / CCA_FILE
+        if len(missing) > lacked and kept < old_rows:
+            progress(f"{label}: {out} left as it was: pairs are missing for want of weights, and writing the "
+                     "others would drop rows of it that cannot be computed again")  # fmt: skip
+            continue
+        table = pd.concat(tables, ignore_index=True)
         write_csv(out, table.to_dict("records"))
         written[out] = table
+    if missing:
+        raise RunFolderError(
+            f"{len(missing)} run(s) have no {BEST} (weights stay out of git), so the CCA pairs they are in could not "
+            f"be computed: {', '.join(sorted(map(str, missing)))}. Retrain them to compute those pairs "
+            "(move each folder aside and rerun the command that python -m selectivity_lib command FOLDER prints; "
+            "a retrained run gets a new fingerprint, so every pair it is in is computed afresh)"
+        )
     return written
+
+
+def _pair_rows(acts_a, acts_b, common: dict, names: list[str]) -> pd.DataFrame:
+    rows = [common | {"layer_index": i, "layer": names[i], "distance": pwcca_distance(a, b)}
+            for i, (a, b) in enumerate(zip(acts_a, acts_b, strict=True))]  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def load_cca(root: str | Path) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -118,6 +119,14 @@ def read_metrics(folder: Path) -> dict:
     if missing or not isinstance(metrics.get("layers"), list):
         raise RunFolderError(f"{path} lacks {', '.join(missing) or 'a list of layers'}: {what}")
     return metrics
+
+
+def run_key(folder: Path) -> str:
+    """A short fingerprint of one trained run: a hash of its metrics.json, which is written once, when the run
+    completes (so a run retrained into the same folder gets a new key). Results computed from a run's weights
+    (CCA tables) record it, so they are reused only for the very run they came from, even after its weights,
+    which stay out of git, are gone."""
+    return hashlib.sha256((Path(folder) / METRICS).read_bytes()).hexdigest()[:12]
 
 
 def check_reusable(folder: Path, record: dict) -> str:
