@@ -176,13 +176,18 @@ def describe(runs: pd.DataFrame) -> str:
     """One line saying what a table of runs holds: profile(s), dataset(s), models, seeds per alpha."""
     if runs.empty:
         return "no complete runs"
+    return (
+        f"profile {', '.join(sorted(runs.profile.unique()))}; dataset {', '.join(sorted(runs.dataset.unique()))}; "
+        f"{len(runs)} runs; {seeds_per_alpha(runs)}"
+    )
+
+
+def seeds_per_alpha(runs: pd.DataFrame) -> str:
+    """'1 seed per alpha', '3 seeds per alpha' or, where alphas differ, '1-2 seeds per alpha' (per network)."""
     by = ["model", "activation", "slope", "alpha"] + (["recipe"] if "recipe" in runs else [])
     seeds = runs.groupby(by).seed.nunique()
     n = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
-    return (
-        f"profile {', '.join(sorted(runs.profile.unique()))}; dataset {', '.join(sorted(runs.dataset.unique()))}; "
-        f"{len(runs)} runs; {n} seed{'s' if n != '1' else ''} per alpha"
-    )
+    return f"{n} seed{'s' if n != '1' else ''} per alpha"
 
 
 def load_histories(runs: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .plots import cca_ratio_table
+from .results import seeds_per_alpha
 
 AGREES, PARTLY, DISAGREES, NOT_RUN = "agrees", "partly", "disagrees", "not run yet"
 
@@ -51,15 +52,10 @@ def _lower(a: pd.Series, b: pd.Series, points: float = 1.0) -> bool:
     return bool(100 * (b.mean() - a.mean()) >= points)
 
 
-def _n(runs: pd.DataFrame) -> str:
-    seeds = runs.groupby("alpha").seed.nunique()
-    return f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
-
-
 def _rises_with_alpha(runs: pd.DataFrame) -> tuple[str, str]:
     """Mean SI over alpha: agrees if it rises strictly with alpha, partly if Spearman rho >= 0.8."""
     m = _means(runs, "si_unit_mean")
-    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} (n = {_n(runs)} per alpha)"
+    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} ({seeds_per_alpha(runs)})"
     if (np.diff(m.values) > 0).all():
         return AGREES, evidence
     rho = sps.spearmanr(m.index, m.values).statistic
@@ -87,7 +83,7 @@ def _free_reduction(runs, cca):
     best = max(factor, key=factor.get)
     evidence = (f"largest cut without an accuracy loss: {factor[best]:.1f}x at alpha = {best:g} "
                 f"(accuracy {100 * neg[neg.alpha == best].test_acc.mean():.1f}% vs {100 * base.test_acc.mean():.1f}%"
-                f" at alpha = 0; n = {_n(r)})")  # fmt: skip
+                f" at alpha = 0; {seeds_per_alpha(r)})")  # fmt: skip
     if factor[best] >= 2.0:
         return AGREES, evidence
     return (PARTLY if factor[best] >= 1.5 else DISAGREES), evidence

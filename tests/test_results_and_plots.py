@@ -349,3 +349,13 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     fig = plots.recipe_curves(history, runs)
     assert len(fig.axes[0].get_lines()) == 2 and fig.axes[0].get_xlabel() == "epoch"
     matplotlib.pyplot.close(fig)
+
+
+def test_seeds_per_alpha_names_uneven_seed_counts():
+    from selectivity_lib.results import seeds_per_alpha
+
+    ident = {"model": "resnet20", "activation": "relu", "slope": 0.0}
+    runs = pd.DataFrame([ident | {"alpha": a, "seed": s} for a, s in ((0.0, 0), (0.0, 1), (-1.0, 0))])
+    assert seeds_per_alpha(runs) == "1-2 seeds per alpha"
+    assert seeds_per_alpha(runs[runs.alpha == 0]) == "2 seeds per alpha"
+    assert seeds_per_alpha(runs[runs.alpha == -1]) == "1 seed per alpha"
