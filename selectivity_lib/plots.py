@@ -405,6 +405,7 @@ def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.
     table = pd.DataFrame(
         {
             "run": [Path(p).name for p in runs.path],
+            "profile": runs.profile,
             "schedule": runs.schedule,
             "peak lr": runs.lr,
             "Nesterov": runs.nesterov,
@@ -430,9 +431,12 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     for i, (path, h) in enumerate(history.groupby("path", sort=False)):
         ax.plot(h.epoch, 100 * h.val_acc, marker="o", ms=2.5, lw=1.2, color=plt.cm.tab10(i % 10), label=names[path])
     ax.set_xlabel("epoch")
+    if history.epoch.max() > 4 * history.groupby("path").epoch.max().min():  # a long reference beside short runs
+        ax.set_xscale("log")
+        ax.set_xlabel("epoch (log scale)")
     ax.set_ylabel("validation accuracy (%)")
     ax.legend(fontsize=7, frameon=False)
-    _footnote(fig, runs, "ResNet20, alpha 0, seed 0, 45k training images", bars="")
+    _footnote(fig, runs, "ResNet20, seed 0, 45k training images", bars="")
     sns.despine(fig)
     return fig
 

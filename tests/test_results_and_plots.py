@@ -349,6 +349,10 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     fig = plots.recipe_curves(history, runs)
     assert len(fig.axes[0].get_lines()) == 2 and fig.axes[0].get_xlabel() == "epoch"
     matplotlib.pyplot.close(fig)
+    long = pd.DataFrame(dict(path="r/ref", seconds=60, epoch=range(1, 21), val_acc=np.linspace(0.5, 0.9, 20)))
+    fig = plots.recipe_curves(pd.concat([history, long]), pd.concat([runs, runs.iloc[:1].assign(path="r/ref")]))
+    assert fig.axes[0].get_xscale() == "log"  # a reference run 7 times longer does not squash the short ones
+    matplotlib.pyplot.close(fig)
 
 
 def test_seeds_per_alpha_names_uneven_seed_counts():

@@ -132,9 +132,10 @@ def test_rising_loss_keeps_runs_that_share_an_alpha_apart():
 
 def test_recipe_ranking_says_why_each_better_recipe_was_passed_over():
     recipe = pd.DataFrame(dict(
-        path=["r/fast", "r/fast-alpha1", "r/long", "r/plain", "r/plain-alpha1"],
-        recipe=["f", "f", "l", "p", "p"], alpha=[0.0, 1.0, 0.0, 0.0, 1.0], epochs=[20, 20, 22, 20, 20],
-        best_val_acc=[0.86, 0.40, 0.835, 0.833, 0.75]))  # fmt: skip
+        path=["r/fast", "r/fast-alpha1", "r/long", "r/plain", "r/plain-alpha1", "r/paper-e200"],
+        recipe=["f", "f", "l", "p", "p", "ref"], alpha=[0.0, 1.0, 0.0, 0.0, 1.0, 0.0], epochs=[20, 20, 22, 20, 20, 200],
+        profile=["full"] * 5 + ["paper"], best_val_acc=[0.86, 0.40, 0.835, 0.833, 0.75, 0.9],
+        test_acc=[0.85, 0.39, 0.83, 0.828, 0.74, 0.893], train_seconds=[1200] * 5 + [10_800]))  # fmt: skip
     history = pd.DataFrame(dict(path=["r/fast-alpha1"] * 3 + ["r/plain-alpha1"] * 3, alpha=1.0, seed=0,
                                 epoch=[1, 2, 3] * 2, train_ce=[2.0, 2.3, 1.9, 2.0, 1.8, 1.7]))  # fmt: skip
     text = book.recipe_ranking(recipe, book.loss_rises(history), chosen="p")
@@ -144,3 +145,17 @@ def test_recipe_ranking_says_why_each_better_recipe_was_passed_over():
     rises = book.loss_rises(history)
     assert book.recipe_ranking(recipe, rises, chosen="f").endswith("ranked 1 of 3 by validation accuracy")
     assert book.recipe_ranking(recipe, rises, chosen=None).startswith("a recipe that has no")
+
+
+def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candidate():
+    recipe = pd.DataFrame(dict(
+        path=["r/plain", "r/plain-alpha1", "r/paper-e200"], recipe=["p", "p", "ref"], alpha=[0.0, 1.0, 0.0],
+        epochs=[20, 20, 200], profile=["full", "full", "paper"], best_val_acc=[0.833, 0.75, 0.9],
+        test_acc=[0.828, 0.74, 0.893], train_seconds=[1200, 1200, 10_800]))  # fmt: skip
+    assert list(book.recipe_candidates(recipe).path) == ["r/plain", "r/plain-alpha1"]
+    assert book.reference_gap(recipe, "p") == (
+        "paper-e200 (200 epochs, 3.0 hours of training) reached 89.3% test accuracy, 6.5 points more than plain "
+        "(82.8% in 20 epochs)"
+    )
+    assert book.reference_gap(recipe, None).endswith("reached 89.3% test accuracy")
+    assert book.reference_gap(recipe[recipe.profile == "full"], "p").startswith("not trained yet")
