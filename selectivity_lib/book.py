@@ -51,18 +51,32 @@ def _networks(folder: Path) -> dict[tuple[str, str], int]:
     return {net: len(a) for net, a in alphas.items()}
 
 
+def cca_ratio_alphas(folder: Path) -> dict[tuple[str, str], int]:
+    """(model, activation) -> number of alphas != 0 whose CCA tables under `folder` give a distance ratio: both
+    within-alpha and cross pairs of networks with different seeds."""
+    table = load_cca(folder)
+    if table.empty:
+        return {}
+    table = table[(table.alpha != 0) & (table.seed_a != table.seed_b)]
+    kinds = table.groupby(["model", "activation", "alpha"]).kind.nunique()
+    return kinds[kinds == 2].groupby(level=["model", "activation"]).size().to_dict()
+
+
 def book_profile(needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),), cca: bool = False) -> str:
     """The sweep a chapter shows: $SELECTIVITY_BOOK_PROFILE, else the first of BOOK_PROFILES whose complete runs
-    include every (model, activation) in `needs` at MIN_ALPHAS or more alphas (and, with `cca`, that holds CCA
-    tables); failing that, the first that has runs of every network in `needs` (at fewer alphas), then the
-    first with any network at MIN_ALPHAS alphas, then `cpu`."""
+    include every (model, activation) in `needs` at MIN_ALPHAS or more alphas (and, with `cca`, whose CCA tables
+    give each a ratio at MIN_ALPHAS - 1 alphas besides 0); failing that, the first that has runs of every
+    network in `needs` (at fewer alphas; with `cca`, and some CCA table), then the first with any network at
+    MIN_ALPHAS alphas, then `cpu`."""
     if os.environ.get("SELECTIVITY_BOOK_PROFILE"):
         return os.environ["SELECTIVITY_BOOK_PROFILE"]
     root = runs_root()
     present = {name: _networks(root / name) for name in BOOK_PROFILES if name in PROFILES and (root / name).is_dir()}
     has_cca = {name: not cca or any((root / name).rglob(CCA_FILE)) for name in present}
     for name, networks in present.items():
-        if has_cca[name] and all(networks.get(net, 0) >= MIN_ALPHAS for net in needs):
+        ratios = cca_ratio_alphas(root / name) if cca and has_cca[name] else {}
+        if all(networks.get(net, 0) >= MIN_ALPHAS and (not cca or ratios.get(net, 0) >= MIN_ALPHAS - 1)
+               for net in needs):  # fmt: skip
             return name
     for name, networks in present.items():
         if has_cca[name] and all(net in networks for net in needs):

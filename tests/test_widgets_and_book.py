@@ -111,6 +111,27 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
         run("full", alpha, model="vgg16")
     assert book.book_profile(needs=vgg) == "full"
 
+    # the CCA chapter: the first profile whose CCA tables give ratios at 4 alphas besides 0
+    def cca(profile, alphas):
+        rows = [
+            dict(model="resnet20", activation="relu", alpha=a, kind=k, seed_a=0, seed_b=1)
+            for a in alphas
+            for k in ("within", "cross")
+        ] + [
+            dict(model="resnet20", activation="relu", alpha=-10, kind="cross", seed_a=0, seed_b=1),  # no within
+            dict(model="resnet20", activation="relu", alpha=-30, kind="within", seed_a=1, seed_b=1),
+        ]  # same seed
+        pd.DataFrame(rows).to_csv(tmp_path / profile / "resnet20" / "cca_distances.csv", index=False)  # fmt: skip
+
+    assert book.book_profile(cca=True) == "full"  # no CCA anywhere: the runs decide
+    cca("cpu", (-1, 1, -3, 3))
+    assert book.book_profile(cca=True) == "cpu"
+    cca("full", (-1, 1, -3))
+    assert book.cca_ratio_alphas(tmp_path / "full") == {("resnet20", "relu"): 3}
+    assert book.book_profile(cca=True) == "cpu"  # 3 ratios in full: not yet
+    cca("full", (-1, 1, -3, 3))
+    assert book.book_profile(cca=True) == "full"
+
 
 def test_rising_loss_names_the_epochs():
     history = pd.DataFrame(dict(alpha=[1.0] * 4 + [0.0] * 4, seed=0, epoch=[1, 2, 3, 4] * 2,
