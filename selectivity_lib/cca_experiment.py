@@ -168,7 +168,7 @@ def cca_experiment(
         out = Path(family.path.iloc[0]).parents[1] / CCA_FILE
         cached, old_rows = _cached_rows(out, len(names), progress)
         keys = {p: run_key(p) for p in family.path.map(Path)}
-        images, acts, tables, kept, lacked = None, {}, [], 0, len(missing)
+        images, acts, tables, kept, lacking, computed_here = None, {}, [], 0, set(), 0
         base_paths = set(family.path[family.alpha == 0].map(Path))
         for alpha, group in itertools.groupby(pairs, key=lambda p: p["alpha"]):
             reused = computed = 0
@@ -180,9 +180,9 @@ def cca_experiment(
                     tables.append(cached[key])
                     reused, kept = reused + 1, kept + len(cached[key])
                     continue
-                lacking = [p for p in (pair["path_a"], pair["path_b"]) if not (p / BEST).is_file()]
-                if lacking:
-                    missing.update(lacking)
+                no_weights = {p for p in (pair["path_a"], pair["path_b"]) if not (p / BEST).is_file()}
+                if no_weights:
+                    lacking |= no_weights
                     continue
                 if images is None:
                     images = _test_images(info["dataset"], n_images, seed, data_dir)
@@ -193,15 +193,18 @@ def cca_experiment(
                 tables.append(_pair_rows(acts[pair["path_a"]], acts[pair["path_b"]], common, names))
                 computed += 1
             acts = {p: a for p, a in acts.items() if p in base_paths}  # memory: the baseline and one alpha
+            computed_here += computed
             progress(f"{label} alpha = {alpha:g}: {reused} pairs kept from the last analysis, {computed} computed")
+        missing |= lacking
         if not tables:
             continue
-        if len(missing) > lacked and kept < old_rows:
+        if lacking and kept < old_rows:
             progress(f"{label}: {out} left as it was: pairs are missing for want of weights, and writing the "
                      "others would drop rows of it that cannot be computed again")  # fmt: skip
             continue
         table = pd.concat(tables, ignore_index=True)
-        write_csv(out, table.to_dict("records"))
+        if computed_here or kept < old_rows:  # else the file already holds exactly this table
+            write_csv(out, table.to_dict("records"))
         written[out] = table
     if missing:
         raise RunFolderError(
