@@ -89,8 +89,10 @@ def test_cca_analysis_computes_only_new_pairs(tiny_sweep, tmp_path, monkeypatch)
     calls = CountingActivations(monkeypatch)
     for folder in root.rglob("best.pt"):  # a later analysis needs no weights for pairs it already has
         folder.unlink()
+    before = (root / "resnet20" / CCA_FILE).stat().st_mtime_ns
     again = _cca(root)
     assert calls.folders == [] and again.equals(first)
+    assert (root / "resnet20" / CCA_FILE).stat().st_mtime_ns == before  # nothing new: the file is not rewritten
 
     # a run retrained into its folder (new metrics.json) invalidates exactly the pairs it is in
     for weights in tiny_sweep.rglob("best.pt"):
