@@ -273,7 +273,7 @@ def cmd_analyse(a: argparse.Namespace) -> int:
         a.sweep, reduce=a.reduce, n_images=a.images, max_datapoints=a.datapoints, seed=a.seed, data_dir=a.data_dir
     )
     for path, table in written.items():
-        print(f"wrote {path} ({len(table)} rows)")
+        print(f"{path}: {len(table)} rows")
         ratios = cca_ratio_table(table)
         if not ratios.empty:
             print(ratios.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
