@@ -263,6 +263,26 @@ def reference_gap(recipe: pd.DataFrame, chosen: str | None) -> str:
             f"({100 * m.test_acc:.1f}% in {m.epochs} epochs)")  # fmt: skip
 
 
+def at_chance(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -> str:
+    """The runs (a `runs` table, with their `load_histories` rows) whose training accuracy fell to chance (within
+    `margin` of 1 / classes) and stayed there to the last epoch: from which epoch, and which epoch their test
+    figures come from (the best by validation). 'none' if no run did."""
+    from .runfolder import read_record
+
+    parts = []
+    for run in runs.sort_values(["alpha", "seed"]).itertuples():
+        h = history[history.path == run.path].sort_values("epoch")
+        chance = 1 / read_record(Path(run.path))["data"]["num_classes"]
+        low = h.train_acc <= chance + margin
+        if h.empty or not low.iloc[-1]:
+            continue
+        since = int(h.epoch[~low].max()) + 1 if (~low).any() else int(h.epoch.min())
+        parts.append(f"alpha = {run.alpha:g}, seed {run.seed}: training accuracy at chance ({100 * chance:.0f}%) "
+                     f"from epoch {since} to the last; its test figures come from epoch {run.best_epoch}, the best "
+                     "by validation")  # fmt: skip
+    return "; ".join(parts) or "none"
+
+
 def recipe_ranking(recipe: pd.DataFrame, rises: pd.DataFrame, chosen: str | None) -> str:
     """How a recipe study's alpha = 0 ranking (by best validation accuracy) leads to the chosen recipe (its
     `recipe` key): its rank, and for each recipe ranked above it, its validation accuracy, epochs and what its

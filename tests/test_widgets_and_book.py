@@ -180,3 +180,21 @@ def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candida
     )
     assert book.reference_gap(recipe, None).endswith("reached 89.3% test accuracy")
     assert book.reference_gap(recipe[recipe.profile == "full"], "p").startswith("not trained yet")
+
+
+def test_at_chance_names_runs_that_collapsed_and_never_recovered(tmp_path):
+    paths = []
+    for alpha in (1.0, 5.0):
+        folder = tmp_path / f"alpha={alpha:g}"
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"config": {"model": "resnet20", "alpha": alpha},
+                                                        "data": {"num_classes": 10}}))  # fmt: skip
+        paths.append(str(folder))
+    runs = pd.DataFrame(dict(path=paths, alpha=[1.0, 5.0], seed=0, best_epoch=[5, 2]))
+    history = pd.DataFrame(dict(path=[paths[0]] * 5 + [paths[1]] * 5, epoch=[1, 2, 3, 4, 5] * 2,
+                                train_acc=[0.3, 0.11, 0.5, 0.6, 0.7, 0.2, 0.25, 0.11, 0.10, 0.10]))  # fmt: skip
+    assert book.at_chance(runs, history) == (
+        "alpha = 5, seed 0: training accuracy at chance (10%) from epoch 3 to the last; its test figures come "
+        "from epoch 2, the best by validation"
+    )  # alpha = 1 touched chance in epoch 2 but recovered
+    assert book.at_chance(runs.iloc[:1], history) == "none"
