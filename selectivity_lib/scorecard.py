@@ -98,7 +98,8 @@ def _near_zero_cost(runs, cca):
         return NOT_RUN, "needs an alpha < 0 whose mean SI is below 0.05, and alpha = 0"
     a = low.index.max()  # the mildest alpha that gets there
     drop = 100 * (base.test_acc.mean() - r[r.alpha == a].test_acc.mean())
-    evidence = f"at alpha = {a:g} (mean SI {low[a]:.3f}) accuracy is {drop:+.1f} points below alpha = 0"
+    side = "below" if drop >= 0 else "above"
+    evidence = f"at alpha = {a:g} (mean SI {low[a]:.3f}) accuracy is {abs(drop):.1f} points {side} alpha = 0"
     if abs(drop) <= 4:
         return AGREES, evidence
     return (PARTLY if abs(drop) <= 8 else DISAGREES), evidence

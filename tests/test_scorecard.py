@@ -70,3 +70,13 @@ def test_every_claim_has_a_rule_and_a_figure():
 
     for c in CLAIMS:
         assert c.rule and c.book_figure in FIGURES and c.chapter
+
+
+def test_near_zero_evidence_says_which_side_of_alpha_0():
+    evidence = scorecard(PAPER_LIKE, pd.DataFrame()).set_index("key").evidence["near-zero"]
+    assert "accuracy is 0.5 points below alpha = 0" in evidence  # alpha = -3: 90.5% vs 91%
+    gain = runs_table(si={0: 0.22, -3: 0.02}, acc={0: 0.8, -3: 0.82}, noise=0.0)
+    assert (
+        "accuracy is 2.0 points above alpha = 0"
+        in scorecard(gain, pd.DataFrame()).set_index("key").evidence["near-zero"]
+    )
