@@ -194,7 +194,7 @@ def cca_experiment(
                 computed += 1
             acts = {p: a for p, a in acts.items() if p in base_paths}  # memory: the baseline and one alpha
             computed_here += computed
-            progress(f"{label} alpha = {alpha:g}: {reused} pairs kept from the last analysis, {computed} computed")
+            progress(f"{label} alpha = {alpha:g}: pairs kept from the last analysis {reused}, computed {computed}")
         missing |= lacking
         if not tables:
             continue
