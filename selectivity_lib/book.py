@@ -259,7 +259,8 @@ def reference_gap(recipe: pd.DataFrame, chosen: str | None) -> str:
     if mine.empty:
         return text
     m = mine.iloc[0]
-    return (f"{text}, {100 * (r.test_acc - m.test_acc):.1f} points more than {Path(m.path).name} "
+    gap = 100 * (r.test_acc - m.test_acc)
+    return (f"{text}, {abs(gap):.1f} points {'more' if gap >= 0 else 'less'} than {Path(m.path).name} "
             f"({100 * m.test_acc:.1f}% in {m.epochs} epochs)")  # fmt: skip
 
 
