@@ -284,6 +284,26 @@ def at_chance(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -
     return "; ".join(parts) or "none"
 
 
+def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
+    """What a `stats.ranksum_by_magnitude` table can show at its seed counts: per |alpha|, the seeds of each
+    sign and the smallest Bonferroni-corrected p its rank-sum test could give, and whether any could reach
+    `level` (a star). Exact rank-sum tests of a few seeds cannot: 3 against 3 never give less than 0.1."""
+    if tests.empty:
+        return "no |alpha| has runs of both signs yet"
+    tested = tests[tests.method != "none"]
+    parts = [f"|alpha| = {row.magnitude:g}: {row.n_neg} against {row.n_pos} seeds, "
+             + (f"smallest corrected p {min(1.0, row.min_p * len(tested)):.2g}" if row.method != "none"
+                else "no test (one seed on a side)")
+             for row in tests.itertuples()]  # fmt: skip
+    reachable = (tested.min_p * len(tested) < level).any()
+    verdict = (
+        f"so a star (corrected p < {level:g}) is possible"
+        if reachable
+        else f"so no star (corrected p < {level:g}) can appear at these seed counts, whatever the accuracies"
+    )
+    return "; ".join(parts) + f"; {verdict}"
+
+
 def recipe_ranking(recipe: pd.DataFrame, rises: pd.DataFrame, chosen: str | None) -> str:
     """How a recipe study's alpha = 0 ranking (by best validation accuracy) leads to the chosen recipe (its
     `recipe` key): its rank, and for each recipe ranked above it, its validation accuracy, epochs and what its

@@ -296,7 +296,7 @@ def promote_vs_penalize(
     ax.set_ylabel(LABELS.get(value, value))
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    _footnote(fig, runs, "stars: Wilcoxon rank-sum alpha<0 vs alpha>0, Bonferroni")
+    _footnote(fig, runs, "stars: Wilcoxon rank-sum alpha<0 vs alpha>0 (exact to 8 seeds a side), Bonferroni")
     sns.despine(fig)
     return fig
 

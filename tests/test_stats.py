@@ -1,3 +1,6 @@
+from itertools import combinations
+from math import comb
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +11,7 @@ from selectivity_lib.stats import (
     bootstrap_ci,
     greater_test,
     paired_ttest,
+    ranksum,
     ranksum_by_magnitude,
     stars,
     summarize,
@@ -77,14 +81,55 @@ def test_ttest_vs_baseline_equals_scipy_with_bonferroni():
         assert out.loc[alpha, "p_bonferroni"] == pytest.approx(min(4 * p, 1.0))
 
 
-def test_ranksum_by_magnitude_equals_scipy():
+def _enumerated_ranksum_p(a, b) -> float:
+    """Two-sided p of U from every split of the pooled values (midranks for ties), written out here."""
+    pooled = np.concatenate([a, b])
+    ranks = sps.rankdata(pooled)
+    u = [ranks[list(idx)].sum() - len(a) * (len(a) + 1) / 2 for idx in combinations(range(len(pooled)), len(a))]
+    u, observed = np.array(u), ranks[: len(a)].sum() - len(a) * (len(a) + 1) / 2
+    return min(1.0, 2 * min(np.mean(u >= observed - 1e-9), np.mean(u <= observed + 1e-9)))
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [([0.81, 0.83], [0.70, 0.72]), ([0.8, 0.81, 0.82], [0.7, 0.71, 0.83]), ([0.8, 0.8, 0.81], [0.8, 0.7, 0.7])],
+)
+def test_ranksum_is_exact_at_the_books_seed_counts(a, b):
+    u, p, method, min_p = ranksum(a, b)
+    assert method == "exact" and p == pytest.approx(_enumerated_ranksum_p(np.array(a), np.array(b)))
+    assert u == pytest.approx(sps.mannwhitneyu(a, b).statistic)
+    assert min_p == pytest.approx(2 / comb(len(a) + len(b), len(a))) and p >= min_p - 1e-12
+
+
+def test_ranksum_never_claims_more_than_its_sample_size_allows():
+    # Two seeds a side, completely separated: no split of 4 values is rarer than 2 in 6, yet the normal
+    # approximation the paper can use at 20 seeds says 0.12 here.
+    separated = ([0.83, 0.84], [0.72, 0.74])
+    assert ranksum(*separated)[1] == pytest.approx(1 / 3)
+    assert sps.ranksums(*separated).pvalue < 0.15
+    assert ranksum([0.83], [0.72, 0.74])[2] == "none" and np.isnan(ranksum([0.83], [0.72, 0.74])[1])
+
+
+def test_ranksum_uses_the_normal_approximation_at_the_papers_seed_counts():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0.9, 0.01, 20), rng.normal(0.89, 0.01, 20)
+    u, p, method, _ = ranksum(a, b)
+    assert method == "normal approx."
+    assert p == pytest.approx(sps.mannwhitneyu(a, b, method="asymptotic").pvalue) and u == pytest.approx(
+        sps.mannwhitneyu(a, b).statistic
+    )
+
+
+def test_ranksum_by_magnitude_tests_each_magnitude_with_bonferroni():
     df = _runs()
     out = ranksum_by_magnitude(df, "acc").set_index("magnitude")
     assert list(out.index) == [1.0, 2.0]
     for mag in (1.0, 2.0):
-        stat, p = sps.ranksums(df[df.alpha == -mag].acc, df[df.alpha == mag].acc)
-        assert out.loc[mag, "statistic"] == pytest.approx(stat) and out.loc[mag, "p"] == pytest.approx(p)
-        assert out.loc[mag, "p_bonferroni"] == pytest.approx(min(2 * p, 1.0))
+        u, p, method, min_p = ranksum(df[df.alpha == -mag].acc, df[df.alpha == mag].acc)
+        assert out.loc[mag, "U"] == u and out.loc[mag, "p"] == pytest.approx(p) and out.loc[mag, "method"] == method
+        assert out.loc[mag, "min_p"] == min_p and out.loc[mag, "p_bonferroni"] == pytest.approx(min(2 * p, 1.0))
+    # 8 seeds a side, completely separated: exact, and as small as 12,870 splits allow
+    assert out.loc[1.0, "method"] == "exact" and out.loc[1.0, "p"] == pytest.approx(2 / 12870)
 
 
 def test_paired_ttest_equals_scipy():

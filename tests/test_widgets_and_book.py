@@ -200,3 +200,17 @@ def test_at_chance_names_runs_that_collapsed_and_never_recovered(tmp_path):
         "from epoch 2, the best by validation"
     )  # alpha = 1 touched chance in epoch 2 but recovered
     assert book.at_chance(runs.iloc[:1], history) == "none"
+
+
+def test_ranksum_reach_says_when_no_star_is_possible():
+    from selectivity_lib.stats import ranksum_by_magnitude
+
+    accuracy = [0.83, 0.84, 0.85, 0.7, 0.71, 0.72, 0.8, 0.79]
+    three = pd.DataFrame({"alpha": [-1.0] * 3 + [1.0] * 3 + [-0.3, 0.3], "test_acc": accuracy})
+    text = book.ranksum_reach(ranksum_by_magnitude(three, "test_acc"))
+    # 3 against 3, completely separated: p = 0.1 exactly, and the one-seed |alpha| = 0.3 is not tested
+    assert "|alpha| = 1: 3 against 3 seeds, smallest corrected p 0.1" in text
+    assert "|alpha| = 0.3: 1 against 1 seeds, no test" in text and "no star (corrected p < 0.05) can appear" in text
+    eight = pd.DataFrame({"alpha": [-1.0] * 8 + [1.0] * 8, "test_acc": [0.8 + i / 100 for i in range(16)]})
+    text = book.ranksum_reach(ranksum_by_magnitude(eight, "test_acc"))
+    assert text.endswith("a star (corrected p < 0.05) is possible")
