@@ -39,6 +39,10 @@ class Profile:
     warmup_epochs: float = 0.0
     nesterov: bool = False
     lr: tuple[tuple[str, float], ...] = ()  # (model, peak lr) where the profile departs from DEFAULT_LR
+    model_epochs: tuple[tuple[str, int], ...] = ()  # (model, epochs) where a model trains shorter than `epochs`
+
+    def epochs_for(self, model: str) -> int:
+        return dict(self.model_epochs).get(model, self.epochs)
 
 
 PROFILES: dict[str, Profile] = {
@@ -47,15 +51,18 @@ PROFILES: dict[str, Profile] = {
     # 20 minutes of training on 2 CPU cores among the recipes that train stably at alpha = 1. Peak lr 0.4 and
     # 0.2 with Nesterov were 2.4 and 1.2 points better at alpha = 0, but at alpha = 1 their cross-entropy and
     # selectivity got worse together in the middle of training (runs/recipe/linear-e20-lr0.4-nesterov-alpha1,
-    # linear-e20-lr0.2-nesterov-alpha1). Peak lr is the paper's (0.1 ResNet20, 0.01 VGG16).
+    # linear-e20-lr0.2-nesterov-alpha1). Peak lr is the paper's (0.1 ResNet20, 0.01 VGG16). VGG16 does about
+    # 5 times the work per image (benchmarks/cpu-2core.json: 206 against 983 images/s), so it trains 10
+    # epochs: 36-44 minutes at the 172-206 images/s its runs have measured here, within a 45-minute budget.
     "full": Profile(
         20,
         None,
         3,
-        "20 epochs on the 45k split, linear decay per step after a 1-epoch warm-up, 3 seeds "
-        "(about 17 minutes per ResNet20 on 2 CPU cores)",
+        "20 epochs (VGG16: 10) on the 45k split, linear decay per step after a 1-epoch warm-up, 3 seeds "
+        "(about 17 minutes per ResNet20 on 2 CPU cores, about 40 per VGG16)",
         schedule="linear",
         warmup_epochs=1.0,
+        model_epochs=(("vgg16", 10),),
     ),
     "cpu": Profile(12, 10_000, 3, "12 epochs on a 10k subset of the training split, 3 seeds (2-core CPU)"),
     "smoke": Profile(2, 1_000, 2, "2 epochs on 1k images: checks that the pipeline runs end to end"),
@@ -124,7 +131,7 @@ def _jsonable(value):
 def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     """Build and validate a run configuration.
 
-    Fields left out or given as None take their defaults: `epochs` and `train_subset` from the profile
+    Fields left out or given as None take their defaults: `epochs` (per model) and `train_subset` from the profile
     (`train_subset=0` asks for the full 45k split), `milestones` scaled to `epochs`, `lr` from the model.
     """
     if profile not in PROFILES:
@@ -138,7 +145,7 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     model = values.get("model", "resnet20")
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
-    epochs = _int(values.get("epochs", p.epochs), "epochs", minimum=1)
+    epochs = _int(values.get("epochs", p.epochs_for(model)), "epochs", minimum=1)
     subset = values.get("train_subset", p.train_subset)
     values["train_subset"] = None if subset == 0 else subset  # 0 asks for the full training split
     values.update(profile=profile, epochs=epochs)

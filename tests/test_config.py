@@ -63,3 +63,13 @@ def test_full_profile_is_the_recipe_studys_choice():
     assert (cfg.train_subset, cfg.batch_size, cfg.momentum, cfg.weight_decay) == (None, 256, 0.9, 1e-4)
     assert cfg.milestones == ()
     assert make_config("full", model="vgg16").lr == 0.01  # the paper's
+
+
+def test_vgg16_trains_fewer_epochs_at_full_only():
+    # VGG16 is about 5 times as costly per image; at `full` it gets 10 epochs (a 45-minute budget) on the same
+    # schedule, while ResNet20 keeps 20, other profiles keep one length for both, and --epochs still wins.
+    vgg = make_config("full", model="vgg16")
+    assert (vgg.epochs, vgg.schedule, vgg.warmup_epochs, vgg.milestones) == (10, "linear", 1.0, ())
+    assert make_config("full").epochs == 20
+    assert make_config("paper", model="vgg16").epochs == 200 and make_config("cpu", model="vgg16").epochs == 12
+    assert make_config("full", model="vgg16", epochs=14).epochs == 14
