@@ -284,6 +284,25 @@ def at_chance(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -
     return "; ".join(parts) or "none"
 
 
+def convergence(runs: pd.DataFrame, history: pd.DataFrame) -> str:
+    """How far each run (a `runs` table, with its `load_histories` rows) got towards convergence: its best
+    validation accuracy and at which epoch, its last training accuracy, what validation accuracy gained over
+    the last quarter of the epochs, and its minutes of training. 'none run yet' without runs."""
+    parts = []
+    for run in runs.sort_values(["model", "alpha", "seed"]).itertuples():
+        h = history[history.path == run.path].sort_values("epoch")
+        if h.empty:
+            continue
+        tail = max(1, len(h) // 4)
+        gain = 100 * (h.val_acc.iloc[-1] - h.val_acc.iloc[-1 - tail]) if len(h) > tail else float("nan")
+        parts.append(f"{arch_label(run.model, run.activation, run.slope)} alpha = {run.alpha:g}, seed {run.seed}: "
+                     f"best validation accuracy {100 * run.best_val_acc:.1f}% (epoch {run.best_epoch} of {len(h)}), "
+                     f"training accuracy {100 * h.train_acc.iloc[-1]:.1f}% in the last epoch, validation accuracy "
+                     f"{gain:+.1f} points over the last {tail} epochs, {run.train_seconds / 60:.0f} minutes "
+                     "of training")  # fmt: skip
+    return "; ".join(parts) or "none run yet"
+
+
 def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
     """What a `stats.ranksum_by_magnitude` table can show at its seed counts: per |alpha|, the seeds of each
     sign and the smallest Bonferroni-corrected p its rank-sum test could give, and whether any could reach

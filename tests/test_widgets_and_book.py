@@ -214,3 +214,17 @@ def test_ranksum_reach_says_when_no_star_is_possible():
     eight = pd.DataFrame({"alpha": [-1.0] * 8 + [1.0] * 8, "test_acc": [0.8 + i / 100 for i in range(16)]})
     text = book.ranksum_reach(ranksum_by_magnitude(eight, "test_acc"))
     assert text.endswith("a star (corrected p < 0.05) is possible")
+
+
+def test_convergence_reports_what_the_last_epochs_gained():
+    runs = pd.DataFrame(dict(path=["a", "b"], model="vgg16", activation="relu", slope=0.0, alpha=0.0, seed=[0, 1],
+                             best_val_acc=[0.70, 0.81], best_epoch=[8, 8], train_seconds=[2400.0, 2460.0]))  # fmt: skip
+    val = [0.3, 0.4, 0.5, 0.55, 0.6, 0.62, 0.66, 0.70]  # the last 2 of 8 epochs gain 8 points
+    history = pd.DataFrame(dict(path=["a"] * 8 + ["b"] * 8, epoch=list(range(1, 9)) * 2, val_acc=val + [0.81] * 8,
+                                train_acc=[0.5] * 7 + [0.72] + [0.9] * 8))  # fmt: skip
+    text = book.convergence(runs, history)
+    assert text.startswith(
+        "vgg16 alpha = 0, seed 0: best validation accuracy 70.0% (epoch 8 of 8), training accuracy 72.0% in the last "
+        "epoch, validation accuracy +8.0 points over the last 2 epochs, 40 minutes of training; vgg16 alpha = 0, seed 1"
+    )
+    assert "+0.0 points" in text and book.convergence(runs.iloc[:0], history) == "none run yet"
