@@ -303,6 +303,35 @@ def convergence(runs: pd.DataFrame, history: pd.DataFrame) -> str:
     return "; ".join(parts) or "none run yet"
 
 
+def precision_course(runs: pd.DataFrame, units: pd.DataFrame | None = None) -> str:
+    """How mean precision moves with alpha in one network's runs (a `runs` table), on each side of 0: its
+    Spearman rho with mean SI over the alphas <= 0, where it peaks among the alphas >= 0 and where it ends,
+    and (given the per-unit table) how much leaving dead units out changes it."""
+    from scipy import stats as sps
+
+    m = runs.groupby("alpha")[["si_unit_mean", "precision_unit_mean"]].mean()
+    neg, pos = m[m.index <= 0], m[m.index >= 0]
+    parts = []
+    if len(neg) >= 3:
+        rho = sps.spearmanr(neg.si_unit_mean, neg.precision_unit_mean).statistic
+        parts.append(f"over the {len(neg)} alphas <= 0, mean precision and mean SI have Spearman rho {rho:.2f}")
+    if len(pos) >= 2:
+        peak, top = pos.precision_unit_mean.idxmax(), pos.index.max()
+        course = (
+            f"over the alphas >= 0, mean precision is highest at alpha = {peak:g} ({pos.precision_unit_mean[peak]:.3f})"
+        )
+        if peak < top:
+            course += (f" and falls beyond it, to {pos.precision_unit_mean[top]:.3f} at alpha = {top:g}, while mean SI "
+                       f"goes from {pos.si_unit_mean[peak]:.3f} to {pos.si_unit_mean[top]:.3f}")  # fmt: skip
+        parts.append(course)
+    if units is not None and not units.empty and units.dead.any():
+        per_run = ["alpha", "seed"]
+        alive = units[~units.dead].groupby(per_run).precision.mean().groupby("alpha").mean()
+        every = units.groupby(per_run).precision.mean().groupby("alpha").mean()
+        parts.append(f"leaving dead units out moves mean precision by at most {(alive - every).abs().max():.3f}")
+    return "; ".join(parts) or "too few alphas yet"
+
+
 def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
     """What a `stats.ranksum_by_magnitude` table can show at its seed counts: per |alpha|, the seeds of each
     sign and the smallest Bonferroni-corrected p its rank-sum test could give, and whether any could reach
