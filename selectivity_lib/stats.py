@@ -134,16 +134,6 @@ def paired_ttest(a, b) -> tuple[float, float]:
     return float(t), float(p)
 
 
-def greater_test(a, b) -> tuple[float, float]:
-    """Welch's t-test that the mean of `a` exceeds the mean of `b` (one-sided; scipy.stats.ttest_ind with
-    equal_var=False, alternative='greater'): (t, p). (nan, nan) unless both have at least 2 values."""
-    a, b = (np.asarray(v, dtype=np.float64) for v in (a, b))
-    if len(a) < 2 or len(b) < 2:
-        return float("nan"), float("nan")
-    t, p = sps.ttest_ind(a, b, equal_var=False, alternative="greater")
-    return float(t), float(p)
-
-
 def stars(p: float, thresholds: tuple[float, ...] = (0.05, 5e-3, 5e-6)) -> str:
     """'*' per threshold that p falls below (the paper's figures each state their own thresholds)."""
     if p is None or not np.isfinite(p):

@@ -1,3 +1,4 @@
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -7,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import tiny_sweep_args
-from scipy import stats as sps
 
 from selectivity_lib import plots
 from selectivity_lib.cca_experiment import CCA_FILE, cca_experiment, load_cca
@@ -300,19 +300,23 @@ def test_cca_ratio_table_keeps_networks_apart():
         plots.cca_ratio(pd.DataFrame(rows))
 
 
-def _cca_rows(cross_mean: float, same_seed_cross: float | None = None, seeds=(0, 1, 2), layers=4, noise=0.01):
-    """A CCA table for one network at alpha = -1: within pairs near 0.3, cross pairs near `cross_mean`."""
+def _cca_rows(cross_mean: float, same_seed_cross: float | None = None, seeds=(0, 1, 2), layers=4, noise=0.01,
+              base: bool = True):  # fmt: skip
+    """A CCA table for one network at alpha = -1: within pairs near 0.3, cross pairs near `cross_mean`, and (with
+    `base`) alpha = 0's within pairs near 0.3."""
     rng = np.random.default_rng(3)
     rows = []
     for s1, s2 in [(a, b) for a in seeds for b in seeds if a < b]:
-        rows += [dict(kind="within", seed_a=s1, seed_b=s2, layer_index=i, distance=0.3 + noise * rng.standard_normal())
-                 for i in range(layers)]  # fmt: skip
+        for alpha in (-1.0, 0.0) if base else (-1.0,):
+            rows += [dict(alpha=alpha, kind="within", seed_a=s1, seed_b=s2, layer_index=i,
+                          distance=0.3 + noise * rng.standard_normal()) for i in range(layers)]  # fmt: skip
     for s1 in seeds:
         for s2 in seeds:
             mean = cross_mean if s1 != s2 else (same_seed_cross if same_seed_cross is not None else cross_mean)
             noisy = mean + noise * rng.standard_normal(layers)
-            rows += [dict(kind="cross", seed_a=s1, seed_b=s2, layer_index=i, distance=noisy[i]) for i in range(layers)]
-    table = pd.DataFrame(rows).assign(model="resnet20", activation="relu", slope=0.0, alpha=-1.0)
+            rows += [dict(alpha=-1.0, kind="cross", seed_a=s1, seed_b=s2, layer_index=i, distance=noisy[i])
+                     for i in range(layers)]  # fmt: skip
+    table = pd.DataFrame(rows).assign(model="resnet20", activation="relu", slope=0.0)
     return table.assign(pair=table.seed_a.astype(str) + "-" + table.seed_b.astype(str))
 
 
@@ -321,18 +325,47 @@ def test_cca_ratio_leaves_out_same_seed_pairs():
     with_same = plots.cca_ratio_table(_cca_rows(0.36, same_seed_cross=0.1)).iloc[0]
     without = plots.cca_ratio_table(_cca_rows(0.36)).iloc[0]
     assert with_same.ratio == pytest.approx(without.ratio, rel=0.01) and with_same.ratio == pytest.approx(1.2, rel=0.03)
-    assert with_same.cross_pairs == 6 and with_same.within_pairs == 3
+    assert with_same.cross_pairs == 6 and with_same.within_pairs == 3 and with_same.p == without.p
 
 
-def test_cca_test_is_across_network_pairs_and_one_sided():
-    above = plots.cca_ratio_table(_cca_rows(0.4)).iloc[0]
+def _pooled_statistic(table: pd.DataFrame, alpha_side: dict[int, str]) -> float:
+    """The permutation test's statistic, written out: networks are (label, seed); alpha_side maps each seed to
+    which of its two networks ('a' or '0') is labelled alpha. Per layer, mean distance between differently
+    labelled networks over mean distance between same-labelled ones, averaged over layers."""
+    ends = {
+        "within": lambda r: (("a", r.seed_a), ("a", r.seed_b)),
+        "cross": lambda r: (("a", r.seed_a), ("0", r.seed_b)),
+    }
+    values = []
+    for _, layer in table[table.seed_a != table.seed_b].groupby("layer_index"):
+        same, across = [], []
+        for r in layer.itertuples():
+            x, y = (("0", r.seed_a), ("0", r.seed_b)) if r.alpha == 0 else ends[r.kind](r)
+            labelled = [tag == alpha_side[seed] for tag, seed in (x, y)]
+            (same if labelled[0] == labelled[1] else across).append(r.distance)
+        values.append(np.mean(across) / np.mean(same))
+    return float(np.mean(values))
+
+
+def test_cca_permutation_test_relabels_networks_within_seeds():
+    table = _cca_rows(0.4, noise=0.03)
+    row = plots.cca_ratio_table(table).iloc[0]
+    flips = [dict(zip((0, 1, 2), sides, strict=True)) for sides in itertools.product("a0", repeat=3)]
+    values = np.array([_pooled_statistic(table, f) for f in flips])
+    observed = _pooled_statistic(table, {0: "a", 1: "a", 2: "a"})
+    assert row.relabelings == 8 and row.p == pytest.approx(np.mean(values >= observed - 1e-12))
+    # Clearly separated: the observed labelling and its mirror image (every seed swapped) lead, and 2 in 8 is
+    # as small as 3 seeds allow, so no star.
+    assert row.p == row.p_min == 0.25 and plots.stars(row.p) == ""
     below = plots.cca_ratio_table(_cca_rows(0.2)).iloc[0]
-    assert above.ratio > 1 and above.p < 0.05 and plots.stars(above.p) != ""
-    assert below.ratio < 1 and below.p > 0.95 and plots.stars(below.p) == ""  # below 1 never gets a star
-    assert below.p_layers > 0.95  # the paper's layer-paired test, also one-sided
-    pairs = _cca_rows(0.4).query("seed_a != seed_b").groupby(["kind", "pair"]).distance.mean()
-    t, p = sps.ttest_ind(pairs["cross"], pairs["within"], equal_var=False, alternative="greater")
-    assert above.p == pytest.approx(p) and above.t == pytest.approx(t)
+    assert below.ratio < 1 and below.p == 1.0 and below.p_layers > 0.95  # one-sided, as the paper's layer test
+
+
+def test_cca_permutation_test_needs_enough_seeds_for_a_star():
+    six = plots.cca_ratio_table(_cca_rows(0.4, seeds=range(6))).iloc[0]
+    assert six.relabelings == 64 and six.p == six.p_min == pytest.approx(2 / 64) and plots.stars(six.p) == "*"
+    untested = plots.cca_ratio_table(_cca_rows(0.4, base=False)).iloc[0]  # alpha = 0's own pairs are missing
+    assert np.isnan(untested.p) and untested.relabelings == 0 and untested.ratio > 1
 
 
 def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():

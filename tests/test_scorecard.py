@@ -80,3 +80,31 @@ def test_near_zero_evidence_says_which_side_of_alpha_0():
         "accuracy is 2.0 points above alpha = 0"
         in scorecard(gain, pd.DataFrame()).set_index("key").evidence["near-zero"]
     )
+
+
+def cca_table(cross: dict, seeds=3, layers=3, noise=0.005):
+    """PWCCA distances of one ResNet20 at the alphas of `cross` (within pairs near 0.3 at every alpha, cross
+    pairs to alpha = 0 near cross[alpha]); networks with the same seed are never paired."""
+    rng = np.random.default_rng(1)
+    rows = []
+    pairs = [(a, b) for a in range(seeds) for b in range(seeds) if a != b]
+    for alpha in (0.0, *cross):
+        kinds = [("within", a, b) for a, b in pairs if a < b] + ([("cross", a, b) for a, b in pairs] if alpha else [])
+        for kind, a, b in kinds:
+            mean = 0.3 if kind == "within" else cross[alpha]
+            rows += [dict(model="resnet20", activation="relu", slope=0.0, alpha=alpha, kind=kind, seed_a=a, seed_b=b,
+                          pair=f"{a}-{b}", layer_index=i, distance=mean + noise * rng.standard_normal())
+                     for i in range(layers)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_cca_verdict_tests_where_the_seeds_allow_and_reads_the_ratio_where_not():
+    growing = {-1.0: 0.33, -10.0: 0.45, 1.0: 0.4}
+    card = scorecard(PAPER_LIKE, cca_table(growing)).set_index("key").loc["cca"]
+    # 3 seeds: the permutation test cannot go below 0.25, so the ratios' values decide, and say so
+    assert card.verdict == AGREES and "which cannot go below 0.25 at these seeds" in card.evidence
+    card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.25, -10.0: 0.28, 1.0: 0.4})).set_index("key").loc["cca"]
+    assert card.verdict == DISAGREES  # two of three ratios below 1
+    # 6 seeds: tested; a ratio of 1.1 over noise of 0.005 passes, one at 1.0 does not
+    card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.3, -10.0: 0.45, 1.0: 0.4}, seeds=6)).set_index("key").loc["cca"]
+    assert card.verdict == PARTLY and "alpha -10: 1.499 (p = 0.031); alpha -1: 1.000 (p = 0.53)" in card.evidence

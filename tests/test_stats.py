@@ -9,7 +9,6 @@ from scipy import stats as sps
 from selectivity_lib.stats import (
     bonferroni,
     bootstrap_ci,
-    greater_test,
     paired_ttest,
     ranksum,
     ranksum_by_magnitude,
@@ -47,14 +46,6 @@ def test_t_interval_matches_scipy_and_needs_two_values():
     lo, hi = sps.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=sps.sem(x))
     assert t_interval(x) == (pytest.approx(lo), pytest.approx(hi))
     assert all(np.isnan(t_interval([1.0]))) and all(np.isnan(t_interval([])))
-
-
-def test_greater_test_is_one_sided():
-    hi, lo = [1.2, 1.3, 1.25, 1.28], [1.0, 1.05, 0.98]
-    t, p = greater_test(hi, lo)
-    assert t > 0 and p == pytest.approx(sps.ttest_ind(hi, lo, equal_var=False).pvalue / 2)
-    assert greater_test(lo, hi)[1] > 0.99  # below never counts as above
-    assert all(np.isnan(greater_test([1.0], lo)))
 
 
 def test_bootstrap_ci_edge_cases_and_seed():
