@@ -19,7 +19,7 @@ import pandas as pd
 
 from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
-from .grid import arch_label  # noqa: F401 (chapters label networks with it)
+from .grid import EVIDENCE_GRID, arch_label  # noqa: F401 (chapters label networks with arch_label)
 from .results import Results, describe, find_run_folders, load_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,12 +30,19 @@ def runs_root() -> Path:
 
 
 BOOK_PROFILES = ("full", "paper", "cpu", "smoke")  # in order of preference
-# A profile is shown for a network once its complete runs of it cover this many alphas: enough for a curve
-# against alpha. Until then a chapter shows the next profile that has them (its figures name the profile).
+# A profile is shown for a network once its complete runs of it cover this many alphas (enough for a curve
+# against alpha), or every alpha the book's grid plans for the network where that is fewer (leaky ReLU at 4,
+# VGG16 at 3). Until then a chapter shows the profile that has the most (its figures name the profile).
 MIN_ALPHAS = 5
 
 
-def _networks(folder: Path) -> dict[tuple[str, str], int]:
+def alphas_needed(net: tuple[str, str]) -> int:
+    """How many alphas of (model, activation) a profile needs before a chapter shows it (see MIN_ALPHAS)."""
+    planned = [len(spec.alphas) for spec in EVIDENCE_GRID if (spec.model, spec.activation) == net]
+    return min([MIN_ALPHAS, *planned])
+
+
+def alpha_counts(folder: Path) -> dict[tuple[str, str], int]:
     """(model, activation) -> number of alphas with complete runs under `folder`."""
     from .errors import RunFolderError
     from .runfolder import is_complete, read_record
@@ -64,23 +71,23 @@ def cca_ratio_alphas(folder: Path) -> dict[tuple[str, str], int]:
 
 def book_profile(needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),), cca: bool = False) -> str:
     """The sweep a chapter shows: $SELECTIVITY_BOOK_PROFILE, else the first of BOOK_PROFILES whose complete runs
-    include every (model, activation) in `needs` at MIN_ALPHAS or more alphas (and, with `cca`, whose CCA tables
-    give each a ratio at MIN_ALPHAS - 1 alphas besides 0); failing that, the first that has runs of every
-    network in `needs` (at fewer alphas; with `cca`, and some CCA table), then the first with any network at
-    MIN_ALPHAS alphas, then `cpu`."""
+    include every (model, activation) in `needs` at `alphas_needed` or more alphas (and, with `cca`, whose CCA
+    tables give each a ratio at one alpha fewer besides 0); failing that, of the profiles with runs of every
+    network in `needs` (with `cca`, and some CCA table), the one whose scarcest network has the most alphas
+    (the first on a tie); then the first with any network at MIN_ALPHAS alphas, then `cpu`."""
     if os.environ.get("SELECTIVITY_BOOK_PROFILE"):
         return os.environ["SELECTIVITY_BOOK_PROFILE"]
     root = runs_root()
-    present = {name: _networks(root / name) for name in BOOK_PROFILES if name in PROFILES and (root / name).is_dir()}
+    present = {name: alpha_counts(root / name) for name in BOOK_PROFILES if name in PROFILES and (root / name).is_dir()}
     has_cca = {name: not cca or any((root / name).rglob(CCA_FILE)) for name in present}
     for name, networks in present.items():
         ratios = cca_ratio_alphas(root / name) if cca and has_cca[name] else {}
-        if all(networks.get(net, 0) >= MIN_ALPHAS and (not cca or ratios.get(net, 0) >= MIN_ALPHAS - 1)
+        if all(networks.get(net, 0) >= alphas_needed(net) and (not cca or ratios.get(net, 0) >= alphas_needed(net) - 1)
                for net in needs):  # fmt: skip
             return name
-    for name, networks in present.items():
-        if has_cca[name] and all(net in networks for net in needs):
-            return name
+    partial = [name for name, networks in present.items() if has_cca[name] and all(net in networks for net in needs)]
+    if partial:  # max keeps the first of equals, so BOOK_PROFILES' order breaks ties
+        return max(partial, key=lambda name: min(present[name][net] for net in needs))
     return next((name for name, nets in present.items() if max(nets.values(), default=0) >= MIN_ALPHAS), "cpu")
 
 

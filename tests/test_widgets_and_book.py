@@ -86,10 +86,10 @@ def test_learning_curves_draw_one_network():
 
 
 def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
-    def run(profile, alpha, model="resnet20"):
-        folder = tmp_path / profile / model / f"alpha={alpha}" / "seed=0"
+    def run(profile, alpha, model="resnet20", activation="relu"):
+        folder = tmp_path / profile / f"{model}-{activation}" / f"alpha={alpha}" / "seed=0"
         folder.mkdir(parents=True)
-        (folder / "config.json").write_text(json.dumps({"config": {"model": model, "activation": "relu",
+        (folder / "config.json").write_text(json.dumps({"config": {"model": model, "activation": activation,
                                                                    "alpha": alpha}, "data": {}}))  # fmt: skip
         (folder / "metrics.json").write_text("{}")
 
@@ -107,9 +107,22 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
     for alpha in (0, -1):
         run("cpu", alpha, model="vgg16")
     assert book.book_profile(needs=vgg) == "cpu"  # VGG16 at 2 alphas in cpu beats none in full
-    for alpha in (0, -1, 1, -3, 3):
+    run("full", 0, model="vgg16")
+    assert book.book_profile(needs=vgg) == "cpu"  # 1 alpha in full against 2 in cpu: the most alphas win
+    for alpha in (-1, 1):
         run("full", alpha, model="vgg16")
+    assert book.alphas_needed(("vgg16", "relu")) == 3  # the grid plans VGG16 at 3 alphas, not MIN_ALPHAS
     assert book.book_profile(needs=vgg) == "full"
+    # leaky ReLU: cpu has 3 alphas; full is shown once it has the 4 the grid plans, never 5
+    leaky = (("resnet20", "relu"), ("resnet20", "leaky_relu"))
+    for alpha in (-1, 0, 1):
+        run("cpu", alpha, activation="leaky_relu")
+    for alpha in (0, 1):
+        run("full", alpha, activation="leaky_relu")
+    assert book.book_profile(needs=leaky) == "cpu"
+    for alpha in (2, 5):
+        run("full", alpha, activation="leaky_relu")
+    assert book.book_profile(needs=leaky) == "full"
 
     # the CCA chapter: the first profile whose CCA tables give ratios at 4 alphas besides 0
     def cca(profile, alphas):
@@ -121,7 +134,7 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
             dict(model="resnet20", activation="relu", alpha=-10, kind="cross", seed_a=0, seed_b=1),  # no within
             dict(model="resnet20", activation="relu", alpha=-30, kind="within", seed_a=1, seed_b=1),
         ]  # same seed
-        pd.DataFrame(rows).to_csv(tmp_path / profile / "resnet20" / "cca_distances.csv", index=False)  # fmt: skip
+        pd.DataFrame(rows).to_csv(tmp_path / profile / "resnet20-relu" / "cca_distances.csv", index=False)  # fmt: skip
 
     assert book.book_profile(cca=True) == "full"  # no CCA anywhere: the runs decide
     cca("cpu", (-1, 1, -3, 3))
