@@ -584,7 +584,7 @@ def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
         for column, value in zip(networks, key[:-1], strict=True):
             same_net &= (d_all[column] == value).to_numpy()
         base = d_all[same_net & (d_all.alpha == 0).to_numpy() & (d_all.kind == "within").to_numpy()]
-        p, p_min, relabelings, method = cca_permutation_test(d, base)
+        p, p_min, relabelings, _ = cca_permutation_test(d, base)
         if len(per_layer) > 1:
             t_layers, p_two = paired_ttest(per_layer["cross"], per_layer["within"])
             p_layers = p_two / 2 if t_layers > 0 else 1 - p_two / 2
