@@ -346,9 +346,12 @@ def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
     if tests.empty:
         return "no |alpha| has runs of both signs yet"
     tested = tests[tests.method != "none"]
+    floor = {
+        "none": lambda row: "no test (one seed on a side)",
+        "exact": lambda row: f"smallest corrected p {min(1.0, row.min_p * len(tested)):.2g}",
+    }
     parts = [f"|alpha| = {row.magnitude:g}: {row.n_neg} against {row.n_pos} seeds, "
-             + (f"smallest corrected p {min(1.0, row.min_p * len(tested)):.2g}" if row.method != "none"
-                else "no test (one seed on a side)")
+             + floor.get(row.method, lambda row: "normal approximation, no floor")(row)
              for row in tests.itertuples()]  # fmt: skip
     reachable = (tested.min_p * len(tested) < level).any()
     verdict = (
