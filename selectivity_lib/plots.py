@@ -681,8 +681,10 @@ def fig2c(r: Results, model="resnet20"):
 
 def fig3a(distances: pd.DataFrame, alpha: float | None = None, model="resnet20"):
     d = _select(distances, model)
-    if alpha is None and not d.empty:
-        alpha = min(d.alpha[d.alpha != 0], default=0.0)  # the most negative alpha run
+    if alpha is None and not d.empty:  # the most negative alpha with both kinds of pair (2+ seeds there)
+        pairs = _replicate_pairs(d[d.alpha != 0])
+        kinds = pairs.groupby("alpha").kind.nunique()
+        alpha = min(kinds.index[kinds == 2], default=min(d.alpha[d.alpha != 0], default=0.0))
     return cca_by_layer(d, alpha if alpha is not None else 0.0, f"{model}: PWCCA distance per layer")
 
 
@@ -840,8 +842,8 @@ CAPTIONS = {
     "2a": "ResNet20 test accuracy against alpha ≤ 0.",
     "2b": "Distribution of ResNet20 test accuracy over seeds at the smallest |alpha| ≤ 0.",
     "2c": "ResNet20 test accuracy against mean class selectivity, one point per alpha ≤ 0.",
-    "3a": "PWCCA distance per layer at the most negative alpha: between networks at that alpha (light) and "
-    "from them to networks at alpha = 0 (dark).",
+    "3a": "PWCCA distance per layer at the most negative alpha with two or more seeds: between networks at that "
+    "alpha (light) and from them to networks at alpha = 0 (dark).",
     "3b": "CCA distance ratio (distance to alpha = 0 networks over distance between replicates) against alpha.",
     "4a": "ResNet20 test accuracy against alpha ≥ 0.",
     "4b": "Distribution of ResNet20 test accuracy over seeds at the smallest alpha ≥ 0.",

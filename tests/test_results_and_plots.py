@@ -398,3 +398,11 @@ def test_seeds_per_alpha_names_uneven_seed_counts():
     assert seeds_per_alpha(runs) == "1-2 seeds per alpha"
     assert seeds_per_alpha(runs[runs.alpha == 0]) == "2 seeds per alpha"
     assert seeds_per_alpha(runs[runs.alpha == -1]) == "1 seed per alpha"
+
+
+def test_fig3a_shows_the_most_negative_alpha_that_has_replicates():
+    # alpha = -10 has one seed so far (cross pairs only): Figure 3a needs within pairs too, so it takes -1
+    one_seed = _cca_rows(0.5, seeds=(0, 1)).query("alpha == -1 and kind == 'cross' and seed_a == 0").assign(alpha=-10.0)
+    table = pd.concat([_cca_rows(0.4), one_seed]).assign(profile="full", dataset="synthetic", reduce="positions")
+    fig = plots.fig3a(table.assign(layer=table.layer_index.map(lambda i: f"conv{i}")))
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][0].startswith("rho(a-1, a-1)")

@@ -257,3 +257,18 @@ def test_precision_course_reads_each_side_of_alpha_zero():
         book.precision_course(runs.iloc[3:]) == "over the alphas >= 0, mean precision is highest at alpha = 1 "
         "(0.400) and falls beyond it, to 0.200 at alpha = 5, while mean SI goes from 0.600 to 0.620"
     )
+
+
+def test_chapter_figure_captions_are_the_library_captions():
+    # A chapter's `glue:figure` caption restates plots.CAPTIONS after the paper's figure number; they must not
+    # drift apart when a figure changes what it shows (the scorecard's short captions only name the figure).
+    from selectivity_lib.plots import CAPTIONS
+
+    lead = r"\*\*The paper's Figure [^*]+\*\* \{cite:p\}`leavitt2020selectivity`, from this book's runs\. "
+    seen = set()
+    for chapter in sorted((book.REPO / "book").glob("*.md")):
+        pattern = r"```\{glue:figure\} fig_(\w+)\n:name: [^\n]+\n\n" + lead + r"(.*?)\n```"
+        for key, caption in re.findall(pattern, chapter.read_text(), re.S):
+            assert caption == CAPTIONS[key], f"{chapter.name}: Figure {key}"
+            seen.add(key)
+    assert len(seen) >= 30
