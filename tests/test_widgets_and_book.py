@@ -272,3 +272,21 @@ def test_chapter_figure_captions_are_the_library_captions():
             assert caption == CAPTIONS[key], f"{chapter.name}: Figure {key}"
             seen.add(key)
     assert len(seen) >= 30
+
+
+def test_no_shown_cell_ends_in_a_glue_call():
+    # book.glue returns its value, so a glue call as the last line of a cell whose output is shown prints the
+    # glued sentence as a raw string under the figure; such a line ends in ';' (or the cell is removed).
+    import ast
+
+    import jupytext
+
+    for chapter in sorted((book.REPO / "book").glob("*.md")):
+        for cell in jupytext.read(chapter).cells:
+            if cell.cell_type != "code" or "remove-cell" in cell.metadata.get("tags", []):
+                continue
+            body = ast.parse(cell.source).body
+            last = body[-1] if body else None
+            glued = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+                     and getattr(last.value.func, "attr", "") == "glue")  # fmt: skip
+            assert not glued or cell.source.rstrip().endswith(";"), f"{chapter.name}: {cell.source[-80:]}"
