@@ -271,23 +271,32 @@ def reference_gap(recipe: pd.DataFrame, chosen: str | None) -> str:
             f"({100 * m.test_acc:.1f}% in {m.epochs} epochs)")  # fmt: skip
 
 
+def chance_runs(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -> list[tuple]:
+    """(run, chance, first epoch at chance, last history row) for each run of a `runs` table (with its
+    `load_histories` rows) whose training accuracy fell to chance (within `margin` of 1 / classes) and stayed
+    there to the last epoch."""
+    from .runfolder import read_record
+
+    found = []
+    for run in runs.sort_values(["alpha", "seed"]).itertuples():
+        h = history[history.path == run.path].sort_values("epoch")
+        if h.empty:
+            continue
+        chance = 1 / read_record(Path(run.path))["data"]["num_classes"]
+        low = h.train_acc <= chance + margin
+        if low.iloc[-1]:
+            since = int(h.epoch[~low].max()) + 1 if (~low).any() else int(h.epoch.min())
+            found.append((run, chance, since, h.iloc[-1]))
+    return found
+
+
 def at_chance(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -> str:
     """The runs (a `runs` table, with their `load_histories` rows) whose training accuracy fell to chance (within
     `margin` of 1 / classes) and stayed there to the last epoch: from which epoch, and which epoch their test
     figures come from (the best by validation). 'none' if no run did."""
-    from .runfolder import read_record
-
-    parts = []
-    for run in runs.sort_values(["alpha", "seed"]).itertuples():
-        h = history[history.path == run.path].sort_values("epoch")
-        chance = 1 / read_record(Path(run.path))["data"]["num_classes"]
-        low = h.train_acc <= chance + margin
-        if h.empty or not low.iloc[-1]:
-            continue
-        since = int(h.epoch[~low].max()) + 1 if (~low).any() else int(h.epoch.min())
-        parts.append(f"alpha = {run.alpha:g}, seed {run.seed}: training accuracy at chance ({100 * chance:.0f}%) "
-                     f"from epoch {since} to the last; its test figures come from epoch {run.best_epoch}, the best "
-                     "by validation")  # fmt: skip
+    parts = [f"alpha = {run.alpha:g}, seed {run.seed}: training accuracy at chance ({100 * chance:.0f}%) from epoch "
+             f"{since} to the last; its test figures come from epoch {run.best_epoch}, the best by validation"
+             for run, chance, since, _ in chance_runs(runs, history, margin)]  # fmt: skip
     return "; ".join(parts) or "none"
 
 
@@ -337,6 +346,22 @@ def precision_course(runs: pd.DataFrame, units: pd.DataFrame | None = None) -> s
         every = units.groupby(per_run).precision.mean().groupby("alpha").mean()
         parts.append(f"leaving dead units out moves mean precision by at most {(alive - every).abs().max():.3f}")
     return "; ".join(parts) or "too few alphas yet"
+
+
+def knob_order(history: pd.DataFrame, level: float = 0.9) -> str:
+    """Whether the minibatch selectivity term orders one network's runs by alpha during training (their
+    `load_histories` rows): per epoch, Spearman rho between alpha and the term's mean over seeds, at the first
+    and last epoch, and the epochs where it falls below `level`."""
+    from scipy import stats as sps
+
+    means = history.groupby(["epoch", "alpha"]).train_mu_si.mean().unstack()
+    if means.shape[1] < 3:
+        return "too few alphas yet"
+    rho = means.apply(lambda row: sps.spearmanr(row.index, row.to_numpy(), nan_policy="omit").statistic, axis=1)
+    text = (f"over the {means.shape[1]} alphas, Spearman rho between alpha and the term is {rho.iloc[0]:.2f} "
+            f"after epoch {rho.index[0]} and {rho.iloc[-1]:.2f} after epoch {rho.index[-1]}")  # fmt: skip
+    low = rho.index[rho < level]
+    return text + (f"; it is below {level:g} from epoch {low[0]}" if len(low) else "")
 
 
 def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:

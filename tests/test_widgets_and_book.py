@@ -290,3 +290,16 @@ def test_no_shown_cell_ends_in_a_glue_call():
             glued = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
                      and getattr(last.value.func, "attr", "") == "glue")  # fmt: skip
             assert not glued or cell.source.rstrip().endswith(";"), f"{chapter.name}: {cell.source[-80:]}"
+
+
+def test_knob_order_says_when_the_term_stops_ordering_runs_by_alpha():
+    alphas = [-1.0, 0.0, 1.0, 5.0]
+    term = {1: [0.05, 0.1, 0.3, 0.5], 2: [0.05, 0.1, 0.4, 0.6], 3: [0.05, 0.1, 0.4, 1e-8]}  # alpha = 5 collapses
+    history = pd.DataFrame([dict(epoch=e, alpha=a, seed=0, train_mu_si=v) for e, values in term.items()
+                            for a, v in zip(alphas, values, strict=True)])  # fmt: skip
+    assert book.knob_order(history) == (
+        "over the 4 alphas, Spearman rho between alpha and the term is 1.00 after epoch 1 and -0.20 after epoch 3; "
+        "it is below 0.9 from epoch 3"
+    )
+    assert book.knob_order(history[history.epoch < 3]).endswith("1.00 after epoch 2")
+    assert book.knob_order(history[history.alpha < 1]) == "too few alphas yet"
