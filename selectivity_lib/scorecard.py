@@ -6,7 +6,8 @@ the book's figure, the rule, a verdict computed from the runs, and the evidence 
 typed by hand; a rule that needs seeds to test something says so and falls back to means only where it says.
 
 Accuracy differences are in percentage points. "Lower than alpha = 0" means a one-sided Welch t-test at
-p < 0.05 where both groups have at least 2 runs, and a mean at least 1 point lower where they do not.
+p < 0.05 where both groups have at least 2 runs, and a mean at least 1 point lower where they do not. "No
+loss" also needs the mean less than 1 point lower (a test of a few seeds misses a loss of that size).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def _lower(a: pd.Series, b: pd.Series, points: float = 1.0) -> bool:
     return bool(100 * (b.mean() - a.mean()) >= points)
 
 
+def _no_loss(a: pd.Series, b: pd.Series, points: float = 1.0) -> bool:
+    """Whether accuracies `a` show no loss against `b`: not lower by the module's rule, and on average less
+    than `points` below, since a test of 2 or 3 seeds cannot see a loss of a point or two."""
+    return not _lower(a, b, points) and 100 * (b.mean() - a.mean()) < points
+
+
 def _rises_with_alpha(runs: pd.DataFrame) -> tuple[str, str]:
     """Mean SI over alpha: agrees if it rises strictly with alpha, partly if Spearman rho >= 0.8."""
     m = _means(runs, "si_unit_mean")
@@ -76,7 +83,7 @@ def _free_reduction(runs, cca):
     neg = r[r.alpha < 0]
     if base.empty or neg.empty:
         return NOT_RUN, "needs alpha = 0 and alpha < 0 runs"
-    free = [a for a, g in neg.groupby("alpha") if not _lower(g.test_acc, base.test_acc)]
+    free = [a for a, g in neg.groupby("alpha") if _no_loss(g.test_acc, base.test_acc)]
     if not free:
         return DISAGREES, "every alpha < 0 run so far costs accuracy"
     factor = {a: base.si_unit_mean.mean() / neg[neg.alpha == a].si_unit_mean.mean() for a in free}
@@ -248,8 +255,9 @@ CLAIMS = [
         "1b, 2a",
         "2c",
         "reducing",
-        "among alphas < 0 whose accuracy is not lower than at alpha = 0, the largest ratio of mean "
-        "SI at 0 to mean SI there: agrees if >= 2, partly if >= 1.5.",
+        "among alphas < 0 whose accuracy is not lower than at alpha = 0 and, on average, less than 1 point "
+        "below it (a test of a few seeds misses losses of that size), the largest ratio of mean SI at 0 to mean "
+        "SI there: agrees if >= 2, partly if >= 1.5.",
         _free_reduction,
     ),
     Claim(

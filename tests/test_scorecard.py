@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from selectivity_lib.scorecard import AGREES, CLAIMS, DISAGREES, NOT_RUN, PARTLY, scorecard
 
@@ -108,3 +109,14 @@ def test_cca_verdict_tests_where_the_seeds_allow_and_reads_the_ratio_where_not()
     # 6 seeds: tested; a ratio of 1.1 over noise of 0.005 passes, one at 1.0 does not
     card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.3, -10.0: 0.45, 1.0: 0.4}, seeds=6)).set_index("key").loc["cca"]
     assert card.verdict == PARTLY and "alpha -10: 1.499 (p = 0.031); alpha -1: 1.000 (p = 0.53)" in card.evidence
+
+
+def test_free_reduction_does_not_count_a_loss_the_test_cannot_see():
+    # Two seeds at alpha = -3, 1.3 points below alpha = 0 with a seed spread that keeps Welch's test at
+    # p > 0.05: a test of 2 seeds cannot call that a loss, so the rule's 1-point bound does.
+    runs = runs_table(si={-3: 0.05, -1: 0.1, 0: 0.2}, acc={-3: 0.0, -1: 0.0, 0: 0.0}, seeds=2, noise=0.0)
+    runs["test_acc"] = [0.810, 0.826, 0.825, 0.837, 0.823, 0.839]  # means 81.8, 83.1 and 83.1%
+    base, low = runs[runs.alpha == 0].test_acc, runs[runs.alpha == -3].test_acc
+    assert sps.ttest_ind(low, base, equal_var=False, alternative="less").pvalue > 0.05
+    card = scorecard(runs, pd.DataFrame()).set_index("key").loc["free"]
+    assert card.evidence.startswith("largest cut without an accuracy loss: 2.0x at alpha = -1")
