@@ -447,8 +447,8 @@ def _replicate_pairs(distances: pd.DataFrame) -> pd.DataFrame:
 
 
 def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.Figure:
-    """Mean PWCCA distance per layer: within alpha (rho(a_r, a_r), light) vs against alpha = 0 (dark), with a
-    t interval over network pairs where there are at least two."""
+    """Mean PWCCA distance per layer: within alpha (rho(a_r, a_r), light) vs against alpha = 0 (dark), with each
+    network pair as a thin line. No interval: the pairs share networks, so they are not independent samples."""
     d = _replicate_pairs(distances[distances.alpha == alpha]) if not distances.empty else distances
     if d.empty or d.kind.nunique() < 2:
         return _empty(title or f"CCA at alpha = {alpha:g}", "CCA distances (python -m selectivity_lib analyse) of "
@@ -458,15 +458,19 @@ def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.
         ("within", "#b8a9d9", f"rho(a{alpha:g}, a{alpha:g})"),
         ("cross", "#4b2c83", f"rho(a{alpha:g}, a0)"),
     ):
-        s = summarize(d[d.kind == kind], "layer_index", "distance")
-        ax.plot(s.layer_index, s["mean"], color=color, label=f"{label}, {s.n.min()} pair(s)")
-        ax.fill_between(s.layer_index, s.ci_low, s.ci_high, color=color, alpha=0.3, lw=0)
+        part = d[d.kind == kind]
+        for _, pair in part.groupby("pair"):
+            pair = pair.sort_values("layer_index")
+            ax.plot(pair.layer_index, pair.distance, color=color, lw=0.8, alpha=0.5)
+        mean = part.groupby("layer_index").distance.mean()
+        ax.plot(mean.index, mean.values, color=color, lw=2, label=f"{label}, {part.pair.nunique()} pair(s)")
     names = d.drop_duplicates("layer_index").sort_values("layer_index").layer
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
     ax.set_ylabel("PWCCA distance")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    _cca_footnote(fig, d, f"bands: {INTERVAL} over network pairs (pairs share networks, so the bands are narrow)")
+    _cca_footnote(fig, d, "thick lines: mean over network pairs; thin lines: single pairs (they share networks, so "
+                  "no interval is drawn)")  # fmt: skip
     sns.despine(fig)
     return fig
 
