@@ -370,15 +370,16 @@ def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
     `level` (a star). Exact rank-sum tests of a few seeds cannot: 3 against 3 never give less than 0.1."""
     if tests.empty:
         return "no |alpha| has runs of both signs yet"
+    from .stats import bonferroni
+
     tested = tests[tests.method != "none"]
-    floor = {
-        "none": lambda row: "no test (one seed on a side)",
-        "exact": lambda row: f"smallest corrected p {min(1.0, row.min_p * len(tested)):.2g}",
-    }
+    floors = pd.Series(bonferroni(tested.min_p), index=tested.index)  # the smallest p each test can give, corrected
     parts = [f"|alpha| = {row.magnitude:g}: {row.n_neg} against {row.n_pos} seeds, "
-             + floor.get(row.method, lambda row: "normal approximation, no floor")(row)
+             + ("no test (one seed on a side)" if row.method == "none" else
+                f"smallest corrected p {floors[row.Index]:.2g}" if row.method == "exact" else
+                "normal approximation, no floor")
              for row in tests.itertuples()]  # fmt: skip
-    reachable = (tested.min_p * len(tested) < level).any()
+    reachable = (floors < level).any()
     verdict = (
         f"so a star (corrected p < {level:g}) is possible"
         if reachable
