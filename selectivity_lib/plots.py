@@ -578,38 +578,42 @@ def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
     networks = [c for c in ("model", "activation", "slope") if c in distances.columns]
     rows = []
     d_all = _replicate_pairs(distances)
-    for key, d in d_all[d_all.alpha != 0].groupby([*networks, "alpha"]):
-        per_layer = d.groupby(["layer_index", "kind"]).distance.mean().unstack()
-        if not {"within", "cross"} <= set(per_layer.columns):
-            continue
-        ratio = (per_layer["cross"] / per_layer["within"]).mean()
-        pairs = d.groupby(["kind", "pair"]).distance.mean()
-        same_net = np.ones(len(d_all), dtype=bool)
-        for column, value in zip(networks, key[:-1], strict=True):
-            same_net &= (d_all[column] == value).to_numpy()
-        base = d_all[same_net & (d_all.alpha == 0).to_numpy() & (d_all.kind == "within").to_numpy()]
-        p, p_min, relabelings, _ = cca_permutation_test(d, base)
-        if len(per_layer) > 1:
-            t_layers, p_two = paired_ttest(per_layer["cross"], per_layer["within"])
-            p_layers = p_two / 2 if t_layers > 0 else 1 - p_two / 2
-        else:
-            t_layers, p_layers = np.nan, np.nan
-        rows.append(
-            {
-                **dict(zip(networks, key[:-1], strict=True)),
-                "alpha": key[-1],
-                "ratio": ratio,
-                "cross_pairs": int(len(pairs["cross"])),
-                "within_pairs": int(len(pairs["within"])),
-                "layers": len(per_layer),
-                "p": p,
-                "p_min": p_min,
-                "relabelings": relabelings,
-                "t_layers": t_layers,
-                "p_layers": p_layers,
-            }
-        )
+    for net, d_net in d_all.groupby(networks) if networks else [((), d_all)]:
+        base = d_net[(d_net.alpha == 0) & (d_net.kind == "within")]  # alpha = 0's replicate pairs
+        for alpha, d in d_net[d_net.alpha != 0].groupby("alpha"):
+            key = (*net, alpha)  # groupby by a list of columns gives tuple keys
+            rows += _cca_ratio_row(networks, key, d, base)
     return pd.DataFrame(rows)
+
+
+def _cca_ratio_row(networks: list[str], key: tuple, d: pd.DataFrame, base: pd.DataFrame) -> list[dict]:
+    """`cca_ratio_table`'s row for one network and alpha (`key`), or none without both kinds of pair."""
+    per_layer = d.groupby(["layer_index", "kind"]).distance.mean().unstack()
+    if not {"within", "cross"} <= set(per_layer.columns):
+        return []
+    ratio = (per_layer["cross"] / per_layer["within"]).mean()
+    pairs = d.groupby(["kind", "pair"]).distance.mean()
+    p, p_min, relabelings, _ = cca_permutation_test(d, base)
+    if len(per_layer) > 1:
+        t_layers, p_two = paired_ttest(per_layer["cross"], per_layer["within"])
+        p_layers = p_two / 2 if t_layers > 0 else 1 - p_two / 2
+    else:
+        t_layers, p_layers = np.nan, np.nan
+    return [
+        {
+            **dict(zip(networks, key[:-1], strict=True)),
+            "alpha": key[-1],
+            "ratio": ratio,
+            "cross_pairs": int(len(pairs["cross"])),
+            "within_pairs": int(len(pairs["within"])),
+            "layers": len(per_layer),
+            "p": p,
+            "p_min": p_min,
+            "relabelings": relabelings,
+            "t_layers": t_layers,
+            "p_layers": p_layers,
+        }
+    ]
 
 
 def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
