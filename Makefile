@@ -45,11 +45,12 @@ gpu-check: setup
 # --all: every chapter is read again, so new runs reach every page (Sphinx would redo only edited files).
 # -W: any warning (a failed glue, a missing reference) fails the build; a failing cell always does.
 # MathJax is served from the book itself (scripts/fetch-mathjax.sh; npm), so equations render offline.
-# The executed chapter notebooks are copied into the site (_build/html/notebooks/) for download.
+# The executed chapter notebooks are copied into the site (_build/html/notebooks/) for download, with the
+# glued numbers and figures that myst-nb keeps apart (in <chapter>.glue.json) put back in their cells.
 book: setup
 	bash scripts/fetch-mathjax.sh
 	$(VENV)/bin/jupyter-book build . --all -W --keep-going
-	mkdir -p _build/html/notebooks && cp _build/jupyter_execute/book/*.ipynb _build/html/notebooks/
+	$(PY) -c 'from selectivity_lib.book import export_notebooks; export_notebooks("_build/jupyter_execute/book", "_build/html/notebooks")'
 
 # Opens the built book in headless Chromium (Debian's chromium and chromium-driver; see scripts/).
 browser-test: setup

@@ -142,3 +142,6 @@ def test_executed_notebooks_download_from_the_intro(site, browser):
             notebook = json.loads(response.read())
         outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
         assert outputs, f"{link} has no outputs"
+        chapter = link.rsplit("/", 1)[-1].removesuffix(".ipynb")
+        if chapter in WITH_FIGURES:  # the glued figures are in the download too, not only on the page
+            assert any("image/png" in o.get("data", {}) for o in outputs), f"{link} has no figure"

@@ -120,14 +120,62 @@ def load(profile: str | None = None, units: bool = False, needs=(("resnet20", "r
 
 
 def glue(name: str, value, display: bool = False):
-    """myst-nb's glue, so prose numbers come from computation (a plain print outside a book build)."""
+    """myst-nb's glue, so prose numbers come from computation (a plain print outside a book build).
+
+    Like myst_nb.glue, plus the number of the cell that glued it (`scrapbook.cell`): myst-nb takes glued
+    outputs out of the notebook it writes, and `downloadable_notebook` uses the number to put them back."""
     try:
-        from myst_nb import glue as nb_glue
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display as ipy_display
+        from myst_nb.ext.glue import GLUE_PREFIX
     except ImportError:  # pragma: no cover - the book extra is not installed
         print(f"{name} = {value}")
         return value
-    nb_glue(name, value, display=display)
+    shell = get_ipython()
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    # The input history holds this cell's source by now, at the index its execution count will have (where
+    # IPython's own counter has already moved on, in some versions).
+    cell = len(shell.history_manager.input_hist_parsed) - 1 if shell is not None else None
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix, "cell": cell}
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
     return value
+
+
+def downloadable_notebook(executed: Path, out: Path) -> int:
+    """Copy the executed chapter notebook `executed` (as myst-nb writes it under _build/jupyter_execute) to
+    `out` with its glued outputs back in the cells that made them, so a reader who downloads it sees every
+    number and figure the page shows. myst-nb keeps those outputs in `<chapter>.glue.json` beside the notebook
+    instead. Returns how many outputs were put back."""
+    import json
+
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    glue_file = executed.with_suffix(".glue.json")
+    glued = json.loads(glue_file.read_text()) if glue_file.exists() else {}
+    cells = {c.execution_count: c for c in notebook.cells if c.cell_type == "code" and c.execution_count}
+    placed = 0
+    for name, output in glued.items():
+        cell = cells.get(output.get("metadata", {}).get("scrapbook", {}).get("cell"))
+        if cell is None:
+            raise ValueError(f"{executed}: glued output {name!r} names no executed cell; was it glued with "
+                             "selectivity_lib.book.glue? (myst_nb.glue does not record its cell)")  # fmt: skip
+        if output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix"):  # shown only through the glue
+            cell.outputs.append(nbformat.from_dict(output))
+            placed += 1
+    nbformat.write(notebook, out)
+    return placed
+
+
+def export_notebooks(executed: Path | str, out: Path | str) -> None:
+    """Every chapter notebook under `executed` (_build/jupyter_execute/book), made downloadable into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for notebook in sorted(Path(executed).glob("*.ipynb")):
+        placed = downloadable_notebook(notebook, out / notebook.name)
+        print(f"{out / notebook.name}: {placed} glued output(s) put back")
 
 
 def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: float = 1.0, digits: int = 3) -> str:

@@ -303,3 +303,43 @@ def test_knob_order_says_when_the_term_stops_ordering_runs_by_alpha():
     )
     assert book.knob_order(history[history.epoch < 3]).endswith("1.00 after epoch 2")
     assert book.knob_order(history[history.alpha < 1]) == "too few alphas yet"
+
+
+def test_downloadable_notebook_puts_glued_outputs_back_in_their_cells(tmp_path):
+    """myst-nb takes glued outputs out of the notebook it writes; the downloadable copy has them back."""
+    import nbformat
+    from myst_nb.ext.glue import extract_glue_data
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("from selectivity_lib import book\nprint('made')"),
+        nbformat.v4.new_code_cell("book.glue('shown', 'kept in the notebook', display=True)\nn = book.glue('n', 41 + 1)"),
+        nbformat.v4.new_code_cell("print('no glue here')"),
+        nbformat.v4.new_code_cell("later = book.glue('later', 'x' * 3)"),
+    ]
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    glued = extract_glue_data(notebook, [0] * len(notebook.cells), logger=None)  # as myst-nb's build does
+    assert not any(o.get("metadata", {}).get("scrapbook", {}).get("mime_prefix")
+                   for c in notebook.cells for o in c.outputs)  # fmt: skip
+    executed = tmp_path / "chapter.ipynb"
+    nbformat.write(notebook, executed)
+    executed.with_suffix(".glue.json").write_text(json.dumps(glued))
+
+    assert book.downloadable_notebook(executed, tmp_path / "out.ipynb") == 2
+    cells = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells
+    texts = [[o.get("text") or o.get("data", {}).get("text/plain") for o in c.outputs] for c in cells]
+    assert texts == [["made\n"], ["'kept in the notebook'", "42"], ["no glue here\n"], ["'xxx'"]]
+
+
+def test_downloadable_notebook_refuses_a_glued_output_without_its_cell(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("1", execution_count=1)]
+    nbformat.write(notebook, tmp_path / "c.ipynb")
+    output = {"output_type": "display_data", "data": {"text/plain": "1"},
+              "metadata": {"scrapbook": {"name": "a", "mime_prefix": "application/papermill.record/"}}}  # fmt: skip
+    (tmp_path / "c.glue.json").write_text(json.dumps({"a": output}))
+    with pytest.raises(ValueError, match="'a' names no executed cell"):
+        book.downloadable_notebook(tmp_path / "c.ipynb", tmp_path / "out.ipynb")
