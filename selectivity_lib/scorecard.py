@@ -119,17 +119,16 @@ def _cca_ratio(runs, cca):
         return NOT_RUN, "needs CCA distances (analyse) with 2+ seeds at alpha = 0 and another alpha"
     testable = table.p_min < 0.05  # enough seeds for the permutation test to reach p < 0.05
     above = np.where(testable, table.p < 0.05, table.ratio > 1)
-    evidence = "; ".join(
-        f"alpha {r.alpha:g}: {r.ratio:.3f} "
-        + (
-            f"(p = {r.p:.2g})"
-            if t
-            else "(untested)"
-            if not np.isfinite(r.p)
-            else f"(p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds)"
-        )
-        for r, t in zip(table.itertuples(), testable, strict=True)
-    )
+    def note(r, tested):
+        if tested:
+            return f"p = {r.p:.2g}"
+        return "untested" if not np.isfinite(r.p) else f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
+
+    notes = [note(r, t) for r, t in zip(table.itertuples(), testable, strict=True)]
+    if len(set(notes)) == 1 and not testable.any():  # one caveat for all: say it once
+        evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f}" for r in table.itertuples()) + f" (at each: {notes[0]})"
+    else:
+        evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({n})" for r, n in zip(table.itertuples(), notes))
     rho = sps.spearmanr(table.alpha.abs(), table.ratio).statistic if len(table) > 2 else np.nan
     evidence += f"; Spearman rho of ratio with |alpha| {rho:.2f}" if np.isfinite(rho) else ""
     if above.all() and (not np.isfinite(rho) or rho > 0):

@@ -104,6 +104,7 @@ def test_cca_verdict_tests_where_the_seeds_allow_and_reads_the_ratio_where_not()
     card = scorecard(PAPER_LIKE, cca_table(growing)).set_index("key").loc["cca"]
     # 3 seeds: the permutation test cannot go below 0.25, so the ratios' values decide, and say so
     assert card.verdict == AGREES and "which cannot go below 0.25 at these seeds" in card.evidence
+    assert card.evidence.count("cannot go below") == 1  # the same caveat at every alpha is said once
     card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.25, -10.0: 0.28, 1.0: 0.4})).set_index("key").loc["cca"]
     assert card.verdict == DISAGREES  # two of three ratios below 1
     # 6 seeds: tested; a ratio of 1.1 over noise of 0.005 passes, one at 1.0 does not
