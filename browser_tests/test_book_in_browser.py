@@ -97,6 +97,8 @@ def test_chapter_renders_with_figures(site, browser, chapter):
     # A figure whose runs are missing is a sentence that names them ("... not drawn yet. It needs ...").
     notes = text.count("not drawn yet")
     assert len(loaded) + notes >= WITH_FIGURES.get(chapter, 0), f"{chapter}: {len(loaded)} figures, {notes} notes"
+    # Captions name the paper's figures ("The paper's Figure 3a"); a running "Fig. 18" before them would not.
+    assert not article.find_elements(By.CSS_SELECTOR, ".caption-number"), f"{chapter}: figures numbered by the book"
 
 
 def test_equations_render_offline_from_the_books_own_mathjax(site, browser):
