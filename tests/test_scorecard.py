@@ -121,3 +121,21 @@ def test_free_reduction_does_not_count_a_loss_the_test_cannot_see():
     assert sps.ttest_ind(low, base, equal_var=False, alternative="less").pvalue > 0.05
     card = scorecard(runs, pd.DataFrame()).set_index("key").loc["free"]
     assert card.evidence.startswith("largest cut without an accuracy loss: 2.0x at alpha = -1")
+
+
+def test_precision_is_scored_where_the_paper_states_a_direction():
+    # The paper: precision falls steadily for alpha < 0 and rises at small alpha > 0, but falls again at large
+    # alpha (sparse, highly selective units have low precision). Runs shaped that way agree.
+    si = {-10: 0.02, -1: 0.09, -0.1: 0.18, 0: 0.2, 0.1: 0.24, 1: 0.6, 5: 0.6}
+    runs = runs_table(si=si, acc=dict.fromkeys(si, 0.8))
+    precision = {-10: 0.17, -1: 0.23, -0.1: 0.31, 0: 0.33, 0.1: 0.36, 1: 0.3, 5: 0.2}
+    runs["precision_unit_mean"] = runs.alpha.map(precision)
+    card = scorecard(runs, pd.DataFrame()).set_index("key").loc["precision"]
+    assert card.verdict == AGREES
+    assert "rho of mean precision with mean SI 1.00 (4 alphas)" in card.evidence
+    assert "highest at alpha 0.1 (0.360), 0.200 at alpha 5" in card.evidence
+    runs["precision_unit_mean"] = runs.alpha.map({**precision, 0.1: 0.32})  # no rise at the smallest alpha > 0
+    assert verdicts(runs)["precision"] == PARTLY
+    runs["precision_unit_mean"] = runs.alpha.map({**precision, -10: 0.4, -1: 0.38, 0.1: 0.32})
+    assert verdicts(runs)["precision"] == DISAGREES
+
