@@ -158,13 +158,15 @@ def downloadable_notebook(executed: Path, out: Path) -> int:
     cells = {c.execution_count: c for c in notebook.cells if c.cell_type == "code" and c.execution_count}
     placed = 0
     for name, output in glued.items():
-        cell = cells.get(output.get("metadata", {}).get("scrapbook", {}).get("cell"))
+        scrapbook = output.get("metadata", {}).get("scrapbook", {})
+        if not scrapbook.get("mime_prefix"):  # glued with display=True: myst-nb left it in its cell
+            continue
+        cell = cells.get(scrapbook.get("cell"))
         if cell is None:
             raise ValueError(f"{executed}: glued output {name!r} names no executed cell; was it glued with "
                              "selectivity_lib.book.glue? (myst_nb.glue does not record its cell)")  # fmt: skip
-        if output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix"):  # shown only through the glue
-            cell.outputs.append(nbformat.from_dict(output))
-            placed += 1
+        cell.outputs.append(nbformat.from_dict(output))
+        placed += 1
     nbformat.write(notebook, out)
     return placed
 
