@@ -527,8 +527,11 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
     is a ratio like the paper's but with both alphas' replicate pairs as the baseline (per layer, mean
     distance across the two labels over mean distance within a label, averaged over layers), so that swapping
     every seed gives the same value. Each of the 2^k swaps of the k seeds run at both alphas gives a value from
-    distances already computed; p is the share at least as large as the observed one, never below 2 / 2^k:
-    0.5 at 2 seeds, 0.25 at 3, under 0.05 from 6. Up to PERMUTATION_EXACT_MAX_SEEDS seeds every swap is taken;
+    distances already computed; p is the share at least as large as the observed one. Where every network's
+    seed was run at both alphas, swapping every seed gives the observed value again, so p is never below
+    2 / 2^k: 0.5 at 2 seeds, 0.25 at 3, under 0.05 from 6. A network whose seed was run at one alpha only (a
+    third seed at alpha = 0, say) keeps its label and breaks that mirror image, and the floor is 1 / 2^k.
+    Up to PERMUTATION_EXACT_MAX_SEEDS seeds every swap is taken;
     beyond, PERMUTATION_SAMPLES seeded random swaps (p = (1 + hits) / (1 + samples)). NaN where the alpha has
     fewer than 2 seeds or a needed distance is missing.
     """
@@ -552,7 +555,8 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
     k = len(shared)
     if k <= PERMUTATION_EXACT_MAX_SEEDS:
         flips = [np.array([(m >> i) & 1 for i in range(k)], dtype=bool) for m in range(2**k)]
-        method, p_min = "exact", min(1.0, 2 / 2**k)
+        mirrored = len(nodes) == 2 * k  # every network has its seed's twin at the other alpha
+        method, p_min = "exact", min(1.0, (2 if mirrored else 1) / 2**k)
     else:
         rng = np.random.default_rng(0)
         flips = [np.zeros(k, dtype=bool), *(rng.random(k) < 0.5 for _ in range(PERMUTATION_SAMPLES))]
@@ -570,7 +574,7 @@ def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
 
     Tests (one-sided: is the ratio above 1?):
       p          `cca_permutation_test`: the networks are the replicates, relabelled within each seed; exact,
-                 and never below p_min (0.25 at 3 seeds, under 0.05 from 6). Needs 2+ seeds at the alpha and
+                 and never below p_min (0.25 at 3 seeds at both alphas, under 0.05 from 6). Needs 2+ seeds at the alpha and
                  alpha = 0's within-alpha distances.
       p_layers   the paper's method: a paired t-test over layers of the per-layer mean cross distance against
                  the per-layer mean within distance (layers of one network are not independent replicates).
@@ -640,7 +644,7 @@ def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_title(title, fontsize=10)
     note = (
         "large dots: the ratio; small dots: single cross pairs; stars: one-sided permutation test over networks "
-        "(relabelled within seeds) that the ratio exceeds 1; it cannot reach p < 0.05 below 6 seeds"
+        "(relabelled within seeds) that the ratio exceeds 1; it cannot reach p < 0.05 with under 5 seeds at both alphas"
     )
     _cca_footnote(fig, distances, note)
     sns.despine(fig)

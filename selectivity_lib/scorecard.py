@@ -290,8 +290,8 @@ CLAIMS = [
         "cca",
         "agrees if the ratio is above 1 at every alpha with one and grows with |alpha| (Spearman rho > 0 over 3+ "
         "alphas); partly if it is above 1 at half of them or more. Above 1 means p < 0.05 in the one-sided "
-        "permutation test over networks where the seeds allow that (6+ seeds), and a ratio over 1 where they do "
-        "not.",
+        "permutation test over networks where the seeds allow that (from 5 or 6 seeds at both alphas), and a ratio "
+        "over 1 where they do not.",
         _cca_ratio,
     ),
     Claim(

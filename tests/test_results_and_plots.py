@@ -361,6 +361,19 @@ def test_cca_permutation_test_relabels_networks_within_seeds():
     assert below.ratio < 1 and below.p == 1.0 and below.p_layers > 0.95  # one-sided, as the paper's layer test
 
 
+def test_cca_permutation_floor_without_the_mirror_image():
+    # alpha = 0 has a third seed that alpha = -1 lacks: that network keeps its label under every swap, so
+    # swapping both shared seeds no longer gives the observed value back, and 1 of 4 relabelings can lead.
+    table = _cca_rows(0.4, noise=0.03)
+    table = table[~((table.alpha == -1) & ((table.seed_a == 2) | ((table.kind == "within") & (table.seed_b == 2))))]
+    row = plots.cca_ratio_table(table).iloc[0]
+    flips = [dict(zip((0, 1, 2), (*sides, "a"), strict=True)) for sides in itertools.product("a0", repeat=2)]
+    values = np.array([_pooled_statistic(table, f) for f in flips])
+    observed = _pooled_statistic(table, {0: "a", 1: "a", 2: "a"})  # seed 2 has only its alpha = 0 network
+    assert row.relabelings == 4 and row.p == pytest.approx(np.mean(values >= observed - 1e-12))
+    assert row.p == row.p_min == 0.25 and row.within_pairs == 1
+
+
 def test_cca_permutation_test_needs_enough_seeds_for_a_star():
     six = plots.cca_ratio_table(_cca_rows(0.4, seeds=range(6))).iloc[0]
     assert six.relabelings == 64 and six.p == six.p_min == pytest.approx(2 / 64) and plots.stars(six.p) == "*"
