@@ -574,8 +574,8 @@ def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
 
     Tests (one-sided: is the ratio above 1?):
       p          `cca_permutation_test`: the networks are the replicates, relabelled within each seed; exact,
-                 and never below p_min (0.25 at 3 seeds at both alphas, under 0.05 from 6). Needs 2+ seeds at the alpha and
-                 alpha = 0's within-alpha distances.
+                 and never below p_min (0.25 at 3 seeds at both alphas, under 0.05 from 6). Needs 2+ seeds at the
+                 alpha and alpha = 0's within-alpha distances.
       p_layers   the paper's method: a paired t-test over layers of the per-layer mean cross distance against
                  the per-layer mean within distance (layers of one network are not independent replicates).
     """

@@ -119,16 +119,21 @@ def _cca_ratio(runs, cca):
         return NOT_RUN, "needs CCA distances (analyse) with 2+ seeds at alpha = 0 and another alpha"
     testable = table.p_min < 0.05  # enough seeds for the permutation test to reach p < 0.05
     above = np.where(testable, table.p < 0.05, table.ratio > 1)
+
     def note(r, tested):
         if tested:
             return f"p = {r.p:.2g}"
-        return "untested" if not np.isfinite(r.p) else f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
+        if not np.isfinite(r.p):
+            return "untested"
+        return f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
 
     notes = [note(r, t) for r, t in zip(table.itertuples(), testable, strict=True)]
     if len(set(notes)) == 1 and not testable.any():  # one caveat for all: say it once
-        evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f}" for r in table.itertuples()) + f" (at each: {notes[0]})"
+        ratios = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f}" for r in table.itertuples())
+        evidence = f"{ratios} (at each: {notes[0]})"
     else:
-        evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({n})" for r, n in zip(table.itertuples(), notes))
+        rows = zip(table.itertuples(), notes, strict=True)
+        evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({n})" for r, n in rows)
     rho = sps.spearmanr(table.alpha.abs(), table.ratio).statistic if len(table) > 2 else np.nan
     evidence += f"; Spearman rho of ratio with |alpha| {rho:.2f}" if np.isfinite(rho) else ""
     if above.all() and (not np.isfinite(rho) or rho > 0):

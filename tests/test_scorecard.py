@@ -138,4 +138,3 @@ def test_precision_is_scored_where_the_paper_states_a_direction():
     assert verdicts(runs)["precision"] == PARTLY
     runs["precision_unit_mean"] = runs.alpha.map({**precision, -10: 0.4, -1: 0.38, 0.1: 0.32})
     assert verdicts(runs)["precision"] == DISAGREES
-
