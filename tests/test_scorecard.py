@@ -15,7 +15,7 @@ def runs_table(si: dict, acc: dict, seeds=3, model="resnet20", activation="relu"
             rows.append(dict(model=model, activation=activation, slope=0.0 if activation == "relu" else 0.5,
                              alpha=alpha, seed=seed, si_unit_mean=si[alpha] + noise * rng.standard_normal(),
                              test_acc=acc[alpha] + noise * rng.standard_normal(),
-                             precision_unit_mean=0.2 + si[alpha] / 2,
+                             precision_unit_mean=0.2 + si[alpha] / 2, si_unit_mean_alive=si[alpha] + 0.01,
                              dead_fraction=(dead or {}).get(alpha, 0.0)))  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -138,3 +138,17 @@ def test_precision_is_scored_where_the_paper_states_a_direction():
     assert verdicts(runs)["precision"] == PARTLY
     runs["precision_unit_mean"] = runs.alpha.map({**precision, -10: 0.4, -1: 0.38, 0.1: 0.32})
     assert verdicts(runs)["precision"] == DISAGREES
+
+
+def test_raises_reads_live_units_where_dead_ones_pull_the_mean_down():
+    # The paper: SI rises with alpha > 0, less consistently at large alpha, where dead units (SI 0) pull the
+    # mean down; without them the relation is consistent (its Figure A9b). Runs shaped that way agree.
+    si = {0: 0.2, 0.3: 0.35, 1: 0.63, 2: 0.6, 5: 0.55}
+    runs = runs_table(si=si, acc=dict.fromkeys(si, 0.8))
+    runs["si_unit_mean_alive"] = runs.alpha.map({0: 0.2, 0.3: 0.35, 1: 0.64, 2: 0.66, 5: 0.67})
+    card = scorecard(runs, pd.DataFrame()).set_index("key").loc["raises"]
+    assert card.verdict == AGREES and "dead units left out: 0: 0.200, 0.3: 0.350" in card.evidence
+    runs["si_unit_mean_alive"] = runs.alpha.map({0: 0.2, 0.3: 0.35, 1: 0.64, 2: 0.5, 5: 0.4})
+    assert verdicts(runs)["raises"] == PARTLY  # above alpha = 0 everywhere, but not consistent without the dead
+    runs["si_unit_mean"] = runs.alpha.map({**si, 5: 0.15})
+    assert verdicts(runs)["raises"] == DISAGREES
