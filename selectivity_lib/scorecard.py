@@ -59,10 +59,15 @@ def _no_loss(a: pd.Series, b: pd.Series, points: float = 1.0) -> bool:
     return not _lower(a, b, points) and 100 * (b.mean() - a.mean()) < points
 
 
+def _by_alpha(m: pd.Series) -> str:
+    """'0: 0.202, 0.1: 0.240' for a series of means indexed by alpha."""
+    return ", ".join(f"{a:g}: {v:.3f}" for a, v in m.items())
+
+
 def _rises_with_alpha(runs: pd.DataFrame) -> tuple[str, str]:
     """Mean SI over alpha: agrees if it rises strictly with alpha, partly if Spearman rho >= 0.8."""
     m = _means(runs, "si_unit_mean")
-    evidence = f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} ({seeds_per_alpha(runs)})"
+    evidence = f"mean SI by alpha: {_by_alpha(m)} ({seeds_per_alpha(runs)})"
     if (np.diff(m.values) > 0).all():
         return AGREES, evidence
     rho = sps.spearmanr(m.index, m.values).statistic
@@ -150,8 +155,8 @@ def _promote_raises(runs, cca):
     above = bool((m.drop(0.0) > m[0.0]).all())
     rho = sps.spearmanr(alive.index, alive.values).statistic if len(alive) > 2 else np.nan
     evidence = (
-        f"mean SI by alpha: {', '.join(f'{a:g}: {v:.3f}' for a, v in m.items())} ({seeds_per_alpha(pos)}); "
-        f"dead units left out: {', '.join(f'{a:g}: {v:.3f}' for a, v in alive.items())}, Spearman rho with alpha "
+        f"mean SI by alpha: {_by_alpha(m)} ({seeds_per_alpha(pos)}); "
+        f"dead units left out: {_by_alpha(alive)}, Spearman rho with alpha "
         f"{rho:.2f}"
     )
     consistent = bool(rho >= 0.8)
