@@ -303,12 +303,14 @@ def recipe_candidates(recipe: pd.DataFrame) -> pd.DataFrame:
     return recipe[recipe.profile != REFERENCE] if not recipe.empty else recipe
 
 
-def reference_gap(recipe: pd.DataFrame, chosen: str | None) -> str:
+def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None = None) -> str:
     """The recipe study's reference run (the paper's recipe, alpha = 0) against the chosen recipe's alpha = 0
-    run (its `recipe` key): what each reached on the test set and the gap, or that it is not trained yet."""
+    run (its `recipe` key): what each reached on the test set and the gap, or that it is not trained yet (with
+    `estimate`, what it would cost, where given)."""
     ref = recipe[(recipe.profile == REFERENCE) & (recipe.alpha == 0)] if not recipe.empty else recipe
     if ref.empty:
-        return "not trained yet (it runs after the grid: bash scripts/recipe-study.sh paper-e200, about 3 hours here)"
+        cost = f", {estimate}" if estimate else ""
+        return f"not trained yet (it runs after the grid: bash scripts/recipe-study.sh paper-e200{cost})"
     r = ref.iloc[0]
     text = (f"{Path(r.path).name} ({r.epochs} epochs, {r.train_seconds / 3600:.1f} hours of training) reached "
             f"{100 * r.test_acc:.1f}% test accuracy")  # fmt: skip

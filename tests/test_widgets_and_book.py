@@ -195,6 +195,8 @@ def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candida
     worse = recipe.assign(test_acc=[0.828, 0.74, 0.818])
     assert book.reference_gap(worse, "p").endswith("1.0 points less than plain (82.8% in 20 epochs)")
     assert book.reference_gap(recipe[recipe.profile == "full"], "p").startswith("not trained yet")
+    assert book.reference_gap(recipe[recipe.profile == "full"], "p", "about 2.8 hours").endswith(
+        "paper-e200, about 2.8 hours)")
 
 
 def test_at_chance_names_runs_that_collapsed_and_never_recovered(tmp_path):
