@@ -125,20 +125,21 @@ def _cca_ratio(runs, cca):
     testable = table.p_min < 0.05  # enough seeds for the permutation test to reach p < 0.05
     above = np.where(testable, table.p < 0.05, table.ratio > 1)
 
-    def note(r, tested):
-        if tested:
-            return f"p = {r.p:.2g}"
+    floored = ~testable & np.isfinite(table.p)  # a p-value that cannot decide at these seeds
+    floors = set(table.p_min[floored])
+    shared = len(floors) == 1  # one floor for every such alpha: say it once, after the list
+
+    def note(r, tested, low):
         if not np.isfinite(r.p):
             return "untested"
-        return f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
+        return f"p = {r.p:.2g}" if tested or not low or shared else \
+            f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
 
-    notes = [note(r, t) for r, t in zip(table.itertuples(), testable, strict=True)]
-    if len(set(notes)) == 1 and not testable.any():  # one caveat for all: say it once
-        ratios = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f}" for r in table.itertuples())
-        evidence = f"{ratios} (at each: {notes[0]})"
-    else:
-        rows = zip(table.itertuples(), notes, strict=True)
-        evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({n})" for r, n in rows)
+    rows = zip(table.itertuples(), testable, floored, strict=True)
+    evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({note(r, t, low)})" for r, t, low in rows)
+    if shared:
+        evidence += (f"; no p can go below {floors.pop():.2g} at these seeds"
+                     + (f" ({floored.sum()} of {len(table)} alphas)" if not floored.all() else ""))
     rho = sps.spearmanr(table.alpha.abs(), table.ratio).statistic if len(table) > 2 else np.nan
     evidence += f"; Spearman rho of ratio with |alpha| {rho:.2f}" if np.isfinite(rho) else ""
     if above.all() and (not np.isfinite(rho) or rho > 0):

@@ -103,8 +103,13 @@ def test_cca_verdict_tests_where_the_seeds_allow_and_reads_the_ratio_where_not()
     growing = {-1.0: 0.33, -10.0: 0.45, 1.0: 0.4}
     card = scorecard(PAPER_LIKE, cca_table(growing)).set_index("key").loc["cca"]
     # 3 seeds: the permutation test cannot go below 0.25, so the ratios' values decide, and say so
-    assert card.verdict == AGREES and "which cannot go below 0.25 at these seeds" in card.evidence
-    assert card.evidence.count("cannot go below") == 1  # the same caveat at every alpha is said once
+    assert card.verdict == AGREES and "(p = 0.25); no p can go below 0.25 at these seeds; Spearman" in card.evidence
+    assert card.evidence.count("go below") == 1  # the same caveat at every alpha is said once
+    four = cca_table(growing, seeds=4)  # alpha = 1 keeps seeds 0 and 1 only: a higher floor there
+    four = four[~((four.alpha == 1.0) & ((four.seed_a >= 2) | ((four.kind == "within") & (four.seed_b >= 2))))]
+    evidence = scorecard(PAPER_LIKE, four).set_index("key").loc["cca"].evidence
+    assert "(p = 0.12, which cannot go below 0.12 at these seeds)" in evidence
+    assert "alpha 1: 1.341 (p = 0.25, which cannot go below 0.25 at these seeds)" in evidence
     card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.25, -10.0: 0.28, 1.0: 0.4})).set_index("key").loc["cca"]
     assert card.verdict == DISAGREES  # two of three ratios below 1
     # 6 seeds: tested; a ratio of 1.1 over noise of 0.005 passes, one at 1.0 does not
