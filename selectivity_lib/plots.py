@@ -133,6 +133,23 @@ def _seed_dots(ax, x, values, color) -> None:
     ax.scatter(np.asarray(x, dtype=float) + offsets + 0.18, values, s=9, color=color, alpha=0.7, lw=0, zorder=3)
 
 
+def _series(ax, part: pd.DataFrame, key: str, value: str, order: list, color, scale: float = 1, **style) -> None:
+    """One group of runs (`part`) as its mean per `key` value with t intervals, at x = the value's index in
+    `order`, and every run as a dot beside it."""
+    s = summarize(part, key, value)
+    for k in s[key]:
+        _seed_dots(ax, order.index(k), scale * part.loc[part[key] == k, value].to_numpy(), color)
+    ax.errorbar(
+        [order.index(k) for k in s[key]],
+        scale * s["mean"],
+        yerr=[scale * (s["mean"] - s.ci_low), scale * (s.ci_high - s["mean"])],
+        color=color,
+        marker="o",
+        capsize=3,
+        **style,
+    )
+
+
 def by_layer(layers: pd.DataFrame, value: str = "si_mean", title: str = "") -> plt.Figure:
     """Per-layer mean of `value` for each alpha (lines), CIs over seeds. layers: `Results.layers` rows."""
     if layers.empty or layers.alpha.nunique() < 2:
@@ -274,19 +291,7 @@ def promote_vs_penalize(
         part = signed[np.sign(signed.alpha) == sign].assign(magnitude=lambda d: d.alpha.abs())
         if part.empty:
             continue
-        s = summarize(part, "magnitude", value)
-        x = [mags.index(m) for m in s.magnitude]
-        for m in s.magnitude:
-            _seed_dots(ax, mags.index(m), scale * part.loc[part.magnitude == m, value].to_numpy(), color)
-        ax.errorbar(
-            x,
-            scale * s["mean"],
-            yerr=[scale * (s["mean"] - s.ci_low), scale * (s.ci_high - s["mean"])],
-            color=color,
-            marker="o",
-            capsize=3,
-            label=label,
-        )
+        _series(ax, part, "magnitude", value, mags, color, scale, label=label)
     tests = ranksum_by_magnitude(runs, value)
     top = scale * signed[value].max()
     for _, row in tests.iterrows():
@@ -313,20 +318,7 @@ def compare_models(runs: pd.DataFrame, value: str, title: str = "") -> plt.Figur
         part = runs[runs.model == model]
         if part.empty:
             continue
-        s = summarize(part, "alpha", value)
-        x = [order.index(a) for a in s.alpha]
-        for a in s.alpha:
-            _seed_dots(ax, order.index(a), scale * part.loc[part.alpha == a, value].to_numpy(), color)
-        ax.errorbar(
-            x,
-            scale * s["mean"],
-            yerr=[scale * (s["mean"] - s.ci_low), scale * (s.ci_high - s["mean"])],
-            color=color,
-            marker="o",
-            capsize=3,
-            label=model,
-            ls="none",
-        )
+        _series(ax, part, "alpha", value, order, color, scale, label=model, ls="none")
     ax.set_ylabel(LABELS.get(value, value))
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
@@ -345,19 +337,8 @@ def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> pl
     slopes = sorted(runs.slope.unique())
     for i, b in enumerate(slopes):
         part = runs[runs.slope == b]
-        s = summarize(part, "alpha", value)
         color = plt.cm.Reds(0.35 + 0.65 * (i + 1) / len(slopes))
-        for a in s.alpha:
-            _seed_dots(ax, order.index(a), scale * part.loc[part.alpha == a, value].to_numpy(), color)
-        ax.errorbar(
-            [order.index(a) for a in s.alpha],
-            scale * s["mean"],
-            yerr=[scale * (s["mean"] - s.ci_low), scale * (s.ci_high - s["mean"])],
-            color=color,
-            marker="o",
-            capsize=3,
-            label=f"b = {b:g}",
-        )
+        _series(ax, part, "alpha", value, order, color, scale, label=f"b = {b:g}")
     ax.set_ylabel(LABELS.get(value, value))
     ax.legend(frameon=False, fontsize=8)
     ax.set_title(title, fontsize=10)
