@@ -201,20 +201,12 @@ def _int(value, name: str, minimum: int) -> int:
 
 def validate(cfg: RunConfig) -> None:
     """Raise ConfigError, in one sentence, on the first invalid field."""
-    if cfg.model not in MODELS:
-        raise ConfigError(f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
-    if cfg.activation not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {cfg.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
-    if cfg.profile not in PROFILES:
-        raise ConfigError(f"unknown profile {cfg.profile!r}: choose one of {', '.join(PROFILES)}")
-    if cfg.dataset not in DATASETS:
-        raise ConfigError(f"unknown dataset {cfg.dataset!r}: choose one of {', '.join(DATASETS)}")
-    if cfg.amp not in AMP_MODES:
-        raise ConfigError(f"unknown amp mode {cfg.amp!r}: choose one of {', '.join(AMP_MODES)}")
-    if cfg.compile not in COMPILE_MODES:
-        raise ConfigError(f"unknown compile mode {cfg.compile!r}: choose one of {', '.join(COMPILE_MODES)}")
-    if cfg.schedule not in SCHEDULES:
-        raise ConfigError(f"unknown schedule {cfg.schedule!r}: choose one of {', '.join(SCHEDULES)}")
+    choices = (("model", "model", MODELS), ("activation", "activation", ACTIVATIONS), ("profile", "profile", PROFILES),
+               ("dataset", "dataset", DATASETS), ("amp", "amp mode", AMP_MODES),
+               ("compile", "compile mode", COMPILE_MODES), ("schedule", "schedule", SCHEDULES))  # fmt: skip
+    for key, name, allowed in choices:
+        if getattr(cfg, key) not in allowed:
+            raise ConfigError(f"unknown {name} {getattr(cfg, key)!r}: choose one of {', '.join(allowed)}")
     for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
         _float(getattr(cfg, name), name)
     if not isinstance(cfg.nesterov, bool):
