@@ -181,15 +181,19 @@ def export_notebooks(executed: Path | str, out: Path | str) -> None:
 
 
 def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: float = 1.0, digits: int = 3) -> str:
-    """'0.229 (95% t-interval 0.221–0.237, n = 3)' for `value` over the runs at `alpha`, or a note that none
-    exist."""
-    from .stats import INTERVAL, t_interval
+    """'0.229 (95% t-interval 0.221–0.237, n = 3)' for `value` over the runs at `alpha`; below
+    `stats.MIN_INTERVAL_N` runs, their values instead ('0.229 (n = 2: 0.221 and 0.237, no interval)'); or a
+    note that none exist."""
+    from .stats import INTERVAL, MIN_INTERVAL_N, t_interval
 
     sel = runs if (alpha is None or runs.empty) else runs[runs.alpha == alpha]
     if sel.empty:
         return "(no runs yet)"
     if len(sel) == 1:  # one run has no spread
         return f"{scale * sel[value].iloc[0]:.{digits}f} (n = 1, no interval)"
+    if len(sel) < MIN_INTERVAL_N:
+        values = " and ".join(f"{scale * v:.{digits}f}" for v in sel[value])
+        return f"{scale * sel[value].mean():.{digits}f} (n = {len(sel)}: {values}, no interval)"
     lo, hi = t_interval(sel[value])
     return (
         f"{scale * sel[value].mean():.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "

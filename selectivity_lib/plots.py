@@ -2,9 +2,10 @@
 
 Colours follow the paper: blues for alpha < 0 (darker for larger |alpha|), reds for alpha > 0, grey for
 alpha = 0; alpha axes run in signed order. Error bars are 95% t-intervals over seeds (`stats.t_interval`;
-none where a point has one run) and every seed is drawn as a small dot; stars mark Bonferroni-corrected
-tests from `stats`. Every figure carries a footnote naming the profile, dataset and seeds it was drawn from.
-A figure whose runs are not there returns a `NoData` note that says which runs it needs.
+none where a point has fewer than `stats.MIN_INTERVAL_N` runs) and every seed is drawn as a small dot;
+stars mark Bonferroni-corrected tests from `stats`. Every figure carries a footnote naming the profile,
+dataset and seeds it was drawn from. A figure whose runs are not there returns a `NoData` note that says
+which runs it needs.
 
     1a 1b   selectivity per layer / overall, alpha <= 0          fig1a, fig1b
     2a 2b 2c  accuracy vs alpha, violins, accuracy vs selectivity   fig2a, fig2b, fig2c
@@ -31,7 +32,7 @@ import pandas as pd
 import seaborn as sns
 
 from .results import Results, describe, one_recipe
-from .stats import INTERVAL, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
+from .stats import INTERVAL, MIN_INTERVAL_N, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 DPI = 160
 
@@ -92,7 +93,8 @@ def _provenance(fig, text: str) -> None:
     fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
 
 
-def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = f"error bars: {INTERVAL} over seeds") -> None:
+def _footnote(fig, runs: pd.DataFrame, extra: str = "",
+              bars: str = f"error bars: {INTERVAL} over seeds, from {MIN_INTERVAL_N} seeds") -> None:  # fmt: skip
     _provenance(fig, "; ".join(t for t in (describe(runs), extra, bars, "dots: single runs") if t))
 
 

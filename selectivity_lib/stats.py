@@ -4,7 +4,10 @@ tests at equal |alpha|, paired t-tests. Thin wrappers over numpy and scipy.stats
 Intervals. The paper bootstraps 95% CIs over 20 seeds. A percentile bootstrap of 2 or 3 values is their
 [min, max] or close to it, and covers the mean far less often than 95% (tests/test_stats.py measures it), so
 the book's intervals are Student t intervals, mean +- t(0.975, n - 1) s / sqrt(n): exact for normally
-distributed seeds at every n >= 2, and close to the bootstrap's at the paper's n. One run gets no interval.
+distributed seeds at every n >= 2, and close to the bootstrap's at the paper's n. The book draws and prints
+them from 3 seeds (`MIN_INTERVAL_N`): at 2 the interval has one degree of freedom (t = 12.7), is about 13
+times as wide as the gap between the two values, and runs past what the value can be (accuracy below 0%)
+whenever the two seeds differ by a few points. Below 3 seeds the book shows the runs' own values instead.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def bootstrap_ci(values, ci: float = 0.95, n_boot: int = 10_000, seed: int = 0) 
 
 
 INTERVAL = "95% t-interval"  # what every interval the book draws is, in words
+MIN_INTERVAL_N = 3  # fewest seeds the book draws or prints an interval for (module docstring: why)
 
 
 def t_interval(values, level: float = 0.95) -> tuple[float, float]:
@@ -49,11 +53,12 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float]:
 
 def summarize(df: pd.DataFrame, by: str | list[str], value: str, level: float = 0.95) -> pd.DataFrame:
     """Mean, t interval and n of `value` for each group: columns by..., mean, ci_low, ci_high, n.
-    A group of one has ci_low = ci_high = its value (no interval; figures draw no bar)."""
+    A group of fewer than MIN_INTERVAL_N values has ci_low = ci_high = its mean (no interval; figures draw no
+    bar, and their dots show its runs)."""
     rows = []
     for key, group in df.groupby(by, sort=True):
         x = group[value].dropna()
-        lo, hi = t_interval(x, level) if len(x) > 1 else (x.mean(), x.mean())
+        lo, hi = t_interval(x, level) if len(x) >= MIN_INTERVAL_N else (x.mean(), x.mean())
         key = key if isinstance(key, tuple) else (key,)
         rows.append((*key, x.mean(), lo, hi, len(x)))
     by = [by] if isinstance(by, str) else list(by)

@@ -135,5 +135,7 @@ def test_summarize_bonferroni_and_stars():
     assert (s.loc[0.0, "ci_low"], s.loc[0.0, "ci_high"]) == pytest.approx(t_interval(_runs().query("alpha == 0").acc))
     one = summarize(pd.DataFrame({"g": [1], "v": [0.5]}), "g", "v").iloc[0]
     assert one.n == 1 and one.ci_low == one.ci_high == 0.5  # no interval: no bar
+    two = summarize(pd.DataFrame({"g": [1, 1], "v": [0.2, 0.8]}), "g", "v").iloc[0]
+    assert two.n == 2 and two.ci_low == two.ci_high == pytest.approx(0.5)  # t = 12.7 would span -3.3 to 4.3
     assert list(bonferroni([0.01, 0.5, 0.2])) == [0.03, 1.0, pytest.approx(0.6)]
     assert stars(0.01) == "*" and stars(1e-7) == "***" and stars(0.2) == "" and stars(float("nan")) == ""

@@ -37,8 +37,10 @@ def test_display_carries_widget_view_and_a_static_page_version():
 
 def test_mean_ci_text_and_missing_runs():
     runs = pd.DataFrame({"alpha": [0.0, 0.0, -1.0], "test_acc": [0.5, 0.6, 0.4]})
-    text = book.mean_ci(runs, "test_acc", 0.0, scale=100, digits=1)
-    assert text.startswith("55.0 (95% t-interval") and text.endswith("n = 2)")
+    assert book.mean_ci(runs, "test_acc", 0.0, scale=100, digits=1) == "55.0 (n = 2: 50.0 and 60.0, no interval)"
+    three = pd.concat([runs, runs.iloc[:1].assign(test_acc=0.55)])
+    text = book.mean_ci(three, "test_acc", 0.0, scale=100, digits=1)
+    assert text == "55.0 (95% t-interval 42.6–67.4, n = 3)"
     assert book.mean_ci(runs, "test_acc", -3.0) == "(no runs yet)"
     assert book.mean_ci(runs.iloc[:1], "test_acc", scale=100, digits=1).endswith("(n = 1, no interval)")
 
