@@ -89,6 +89,7 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
         | {
             "recipe": recipe_key(recipe),
             "regularized_layers": "all" if cfg.get("layers") is None else ",".join(cfg["layers"]),
+            "train_images": record["data"]["num_train"],  # what it trained on (train_subset is None for all)
             "device": env.get("device"),
             "amp": env.get("amp"),
             "channels_last": env.get("channels_last"),
