@@ -229,3 +229,25 @@ def test_failed_compile_falls_back_to_eager_under_auto_and_raises_under_on(synth
     trainer.compiled_losses = broken
     with pytest.raises(RuntimeError, match="no C\\+\\+ compiler"):
         trainer.train_step(x, y)
+
+
+def test_seeds_are_independent_and_a_seed_repeats_exactly(synthetic):
+    """A run's seed sets its initial weights and, with the epoch, its data order and augmentation; the split
+    into training and validation images is `split_seed`'s and the same for every seed, as in the paper."""
+    import torch
+
+    from selectivity_lib.train import Trainer, epoch_generator
+
+    def start(seed):
+        trainer = Trainer(tiny_config(seed=seed, model="resnet20", compile="off"), synthetic)
+        weights = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+        orders = [torch.randperm(len(trainer.train_y), generator=epoch_generator(seed, e, trainer.device))
+                  for e in range(3)]  # fmt: skip
+        return trainer, weights, orders
+
+    (a, wa, oa), (b, wb, ob), (_, wagain, oagain) = start(0), start(1), start(0)
+    assert torch.equal(wa, wagain) and all(torch.equal(x, y) for x, y in zip(oa, oagain, strict=True))
+    assert not torch.allclose(wa, wb)
+    assert all(not torch.equal(x, y) for x, y in zip(oa, ob, strict=True))  # every epoch's order differs
+    assert not torch.equal(oa[0], oa[1])  # and a seed's epochs differ from each other
+    assert torch.equal(a.train_y, b.train_y) and torch.equal(a.val_y, b.val_y)  # one split for all seeds
