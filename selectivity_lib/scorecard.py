@@ -127,19 +127,18 @@ def _cca_ratio(runs, cca):
 
     floored = ~testable & np.isfinite(table.p)  # a p-value that cannot decide at these seeds
     floors = set(table.p_min[floored])
-    shared = len(floors) == 1  # one floor for every such alpha: say it once, after the list
+    shared = len(floors) == 1 and floored[np.isfinite(table.p)].all()  # one floor for all: say it once
 
-    def note(r, tested, low):
+    def note(r, low):
         if not np.isfinite(r.p):
             return "untested"
-        return f"p = {r.p:.2g}" if tested or not low or shared else \
-            f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
+        return f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds" if low and not shared else \
+            f"p = {r.p:.2g}"
 
-    rows = zip(table.itertuples(), testable, floored, strict=True)
-    evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({note(r, t, low)})" for r, t, low in rows)
+    rows = zip(table.itertuples(), floored, strict=True)
+    evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({note(r, low)})" for r, low in rows)
     if shared:
-        evidence += (f"; no p can go below {floors.pop():.2g} at these seeds"
-                     + (f" ({floored.sum()} of {len(table)} alphas)" if not floored.all() else ""))
+        evidence += f"; no p can go below {floors.pop():.2g} at these seeds"
     rho = sps.spearmanr(table.alpha.abs(), table.ratio).statistic if len(table) > 2 else np.nan
     evidence += f"; Spearman rho of ratio with |alpha| {rho:.2f}" if np.isfinite(rho) else ""
     if above.all() and (not np.isfinite(rho) or rho > 0):

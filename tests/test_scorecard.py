@@ -110,6 +110,11 @@ def test_cca_verdict_tests_where_the_seeds_allow_and_reads_the_ratio_where_not()
     evidence = scorecard(PAPER_LIKE, four).set_index("key").loc["cca"].evidence
     assert "(p = 0.12, which cannot go below 0.12 at these seeds)" in evidence
     assert "alpha 1: 1.341 (p = 0.25, which cannot go below 0.25 at these seeds)" in evidence
+    six = cca_table(growing, seeds=6)  # alpha = -1 keeps seeds 0-2: only it is below a testable count
+    six = six[~((six.alpha == -1.0) & ((six.seed_a >= 3) | ((six.kind == "within") & (six.seed_b >= 3))))]
+    evidence = scorecard(PAPER_LIKE, six).set_index("key").loc["cca"].evidence
+    assert "alpha -10: 1.499 (p = 0.031); alpha -1: 1.097 (p = 0.12, which cannot go below 0.12 at these seeds)" \
+        in evidence  # a caveat that holds at some alphas only is said where it holds
     card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.25, -10.0: 0.28, 1.0: 0.4})).set_index("key").loc["cca"]
     assert card.verdict == DISAGREES  # two of three ratios below 1
     # 6 seeds: tested; a ratio of 1.1 over noise of 0.005 passes, one at 1.0 does not
