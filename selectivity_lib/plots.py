@@ -93,8 +93,10 @@ def _provenance(fig, text: str) -> None:
     fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
 
 
-def _footnote(fig, runs: pd.DataFrame, extra: str = "",
-              bars: str = f"error bars: {INTERVAL} over seeds, from {MIN_INTERVAL_N} seeds") -> None:  # fmt: skip
+BARS = f"error bars: {INTERVAL} over seeds (drawn from {MIN_INTERVAL_N} seeds)"
+
+
+def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = BARS) -> None:
     _provenance(fig, "; ".join(t for t in (describe(runs), extra, bars, "dots: single runs") if t))
 
 

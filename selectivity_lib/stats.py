@@ -5,9 +5,9 @@ Intervals. The paper bootstraps 95% CIs over 20 seeds. A percentile bootstrap of
 [min, max] or close to it, and covers the mean far less often than 95% (tests/test_stats.py measures it), so
 the book's intervals are Student t intervals, mean +- t(0.975, n - 1) s / sqrt(n): exact for normally
 distributed seeds at every n >= 2, and close to the bootstrap's at the paper's n. The book draws and prints
-them from 3 seeds (`MIN_INTERVAL_N`): at 2 the interval has one degree of freedom (t = 12.7), is about 13
-times as wide as the gap between the two values, and runs past what the value can be (accuracy below 0%)
-whenever the two seeds differ by a few points. Below 3 seeds the book shows the runs' own values instead.
+them from 3 seeds (`MIN_INTERVAL_N`): at 2 the interval has one degree of freedom (t = 12.7) and is about 13
+times as wide as the gap between the two values, so two seeds 17 points apart (alpha = 5 at `full`) give an
+interval from below 0% to above 100% accuracy. Below 3 seeds the book shows the runs' own values instead.
 """
 
 from __future__ import annotations
