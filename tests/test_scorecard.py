@@ -37,6 +37,10 @@ def test_paper_like_runs_agree_with_the_resnet20_claims():
                 "precision"):  # fmt: skip
         assert v[key] == AGREES, key
     assert v["cca"] == NOT_RUN and v["leaky"] == NOT_RUN and v["vgg"] == NOT_RUN
+    hurt = scorecard(PAPER_LIKE, pd.DataFrame()).set_index("key").evidence["hurts-early"]
+    assert hurt.startswith("alpha 0.3: -2.9 points (lower, one-sided Welch p = ")  # how each alpha was decided
+    one = scorecard(PAPER_LIKE[PAPER_LIKE.seed == 0], pd.DataFrame()).set_index("key").evidence["hurts-early"]
+    assert one == "alpha 0.3: -2.9 points (lower, one seed: lower if 1+ points below)"
 
 
 def test_opposite_runs_disagree():
