@@ -555,7 +555,8 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
 
 def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
     """Per network (model, activation, slope) and alpha != 0: the paper's CCA distance ratio (per layer, mean
-    rho(a_r, a_0) / mean rho(a_r, a_r), averaged over layers), from pairs of networks with different seeds only.
+    rho(a_r, a_0) / mean rho(a_r, a_r), averaged over layers), from pairs of networks with different seeds only,
+    and its two sides averaged over layers (cross_mean, within_mean).
 
     Tests (one-sided: is the ratio above 1?):
       p          `cca_permutation_test`: the networks are the replicates, relabelled within each seed; exact,
@@ -593,6 +594,8 @@ def _cca_ratio_row(networks: list[str], key: tuple, d: pd.DataFrame, base: pd.Da
             **dict(zip(networks, key[:-1], strict=True)),
             "alpha": key[-1],
             "ratio": ratio,
+            "cross_mean": per_layer["cross"].mean(),  # the ratio's two sides, averaged over layers
+            "within_mean": per_layer["within"].mean(),
             "cross_pairs": int(len(pairs["cross"])),
             "within_pairs": int(len(pairs["within"])),
             "layers": len(per_layer),

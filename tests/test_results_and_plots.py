@@ -326,6 +326,7 @@ def test_cca_ratio_leaves_out_same_seed_pairs():
     without = plots.cca_ratio_table(_cca_rows(0.36)).iloc[0]
     assert with_same.ratio == pytest.approx(without.ratio, rel=0.01) and with_same.ratio == pytest.approx(1.2, rel=0.03)
     assert with_same.cross_pairs == 6 and with_same.within_pairs == 3 and with_same.p == without.p
+    assert (with_same.cross_mean, with_same.within_mean) == pytest.approx((0.36, 0.3), abs=0.01)  # its two sides
 
 
 def _pooled_statistic(table: pd.DataFrame, alpha_side: dict[int, str]) -> float:
