@@ -181,10 +181,11 @@ def export_notebooks(executed: Path | str, out: Path | str) -> None:
 
 
 def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: float = 1.0, digits: int = 3) -> str:
-    """'0.229 (95% t-interval 0.221–0.237, n = 3)' for `value` over the runs at `alpha`; below
+    """'0.229 (95% t-interval 0.221–0.237, n = 3)' for `value` over the runs at `alpha` (an interval cut at
+    the value's possible range says so: '(95% t-interval 0.0–46.7, cut at 0, n = 3)'); below
     `stats.MIN_INTERVAL_N` runs, their values instead ('0.229 (n = 2: 0.221 and 0.237, no interval)'); or a
     note that none exist."""
-    from .stats import INTERVAL, MIN_INTERVAL_N, t_interval
+    from .stats import INTERVAL, MIN_INTERVAL_N, t_interval, value_bounds
 
     sel = runs if (alpha is None or runs.empty) else runs[runs.alpha == alpha]
     if sel.empty:
@@ -194,10 +195,13 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
     if len(sel) < MIN_INTERVAL_N:
         values = " and ".join(f"{scale * v:.{digits}f}" for v in sel[value])
         return f"{scale * sel[value].mean():.{digits}f} (n = {len(sel)}: {values}, no interval)"
-    lo, hi = t_interval(sel[value])
+    bounds = value_bounds(value)
+    lo, hi = t_interval(sel[value], bounds=bounds)
+    cut = [] if bounds is None else [f"cut at {scale * b:g}" for b, end in zip(bounds, (lo, hi), strict=True)
+                                     if end == b]  # fmt: skip
     return (
         f"{scale * sel[value].mean():.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
-        f"n = {len(sel)})"
+        + "".join(f"{c}, " for c in cut) + f"n = {len(sel)})"
     )
 
 

@@ -93,7 +93,7 @@ def _provenance(fig, text: str) -> None:
     fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
 
 
-BARS = f"error bars: {INTERVAL} over seeds (drawn from {MIN_INTERVAL_N} seeds)"
+BARS = f"error bars: {INTERVAL} over seeds (drawn from {MIN_INTERVAL_N} seeds, cut at the possible range)"
 
 
 def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = BARS) -> None:

@@ -8,6 +8,7 @@ distributed seeds at every n >= 2, and close to the bootstrap's at the paper's n
 them from 3 seeds (`MIN_INTERVAL_N`): at 2 the interval has one degree of freedom (t = 12.7) and is about 13
 times as wide as the gap between the two values, so two seeds 17 points apart (alpha = 5 at `full`) give an
 interval from below 0% to above 100% accuracy. Below 3 seeds the book shows the runs' own values instead.
+At any n, an interval of a value that lies in [0, 1] by definition is cut there (`UNIT_RANGE`).
 """
 
 from __future__ import annotations
@@ -41,24 +42,41 @@ INTERVAL = "95% t-interval"  # what every interval the book draws is, in words
 MIN_INTERVAL_N = 3  # fewest seeds the book draws or prints an interval for (module docstring: why)
 
 
-def t_interval(values, level: float = 0.95) -> tuple[float, float]:
-    """Student t interval for the mean of `values` (1-D; NaNs dropped): (nan, nan) for fewer than 2 values."""
+# Values that lie in [0, 1] by definition (accuracies, the index, fractions, precision, PWCCA distances). Their
+# intervals are cut at 0 and 1: the true mean lies inside, so the cut interval covers it exactly as often.
+UNIT_RANGE = frozenset({
+    "test_acc", "val_acc", "best_val_acc", "train_acc", "si_unit_mean", "si_unit_mean_alive", "si_mean",
+    "si_mean_alive", "dead_fraction", "precision_unit_mean", "precision_mean", "mu_si", "distance",
+})  # fmt: skip
+
+
+def t_interval(values, level: float = 0.95, bounds: tuple[float, float] | None = None) -> tuple[float, float]:
+    """Student t interval for the mean of `values` (1-D; NaNs dropped), cut at `bounds` (the values' possible
+    range) where given: (nan, nan) for fewer than 2 values."""
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
     if len(x) < 2:
         return float("nan"), float("nan")
     half = sps.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return float(x.mean() - half), float(x.mean() + half)
+    lo, hi = x.mean() - half, x.mean() + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return float(lo), float(hi)
+
+
+def value_bounds(value: str) -> tuple[float, float] | None:
+    """(0, 1) for a column of `UNIT_RANGE`, else None (no known range)."""
+    return (0.0, 1.0) if value in UNIT_RANGE else None
 
 
 def summarize(df: pd.DataFrame, by: str | list[str], value: str, level: float = 0.95) -> pd.DataFrame:
     """Mean, t interval and n of `value` for each group: columns by..., mean, ci_low, ci_high, n.
     A group of fewer than MIN_INTERVAL_N values has ci_low = ci_high = its mean (no interval; figures draw no
-    bar, and their dots show its runs)."""
+    bar, and their dots show its runs). Intervals of a `UNIT_RANGE` column are cut at 0 and 1."""
     rows = []
     for key, group in df.groupby(by, sort=True):
         x = group[value].dropna()
-        lo, hi = t_interval(x, level) if len(x) >= MIN_INTERVAL_N else (x.mean(), x.mean())
+        lo, hi = t_interval(x, level, value_bounds(value)) if len(x) >= MIN_INTERVAL_N else (x.mean(), x.mean())
         key = key if isinstance(key, tuple) else (key,)
         rows.append((*key, x.mean(), lo, hi, len(x)))
     by = [by] if isinstance(by, str) else list(by)

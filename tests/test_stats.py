@@ -48,6 +48,20 @@ def test_t_interval_matches_scipy_and_needs_two_values():
     assert all(np.isnan(t_interval([1.0]))) and all(np.isnan(t_interval([])))
 
 
+def test_intervals_of_a_proportion_are_cut_at_its_range():
+    dead = [0.153, 0.165, 0.333]  # alpha = 5's dead fractions at full: the plain interval starts below 0
+    assert t_interval(dead)[0] < 0
+    lo, hi = t_interval(dead, bounds=(0.0, 1.0))
+    assert lo == 0.0 and hi == pytest.approx(t_interval(dead)[1])
+    table = pd.DataFrame({"alpha": [5.0] * 3, "dead_fraction": dead, "loss": [-v for v in dead]})
+    assert summarize(table, "alpha", "dead_fraction").ci_low.iloc[0] == 0.0
+    assert summarize(table, "alpha", "loss").ci_low.iloc[0] < -0.3  # no known range: not cut
+    from selectivity_lib.book import mean_ci
+
+    text = mean_ci(table, "dead_fraction", 5.0, scale=100, digits=1)
+    assert text == "21.7 (95% t-interval 0.0–46.7, cut at 0, n = 3)"
+
+
 def test_bootstrap_ci_edge_cases_and_seed():
     assert bootstrap_ci([3.0]) == (3.0, 3.0)
     assert all(np.isnan(bootstrap_ci([])))
