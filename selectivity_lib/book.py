@@ -197,8 +197,9 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
         return f"{scale * sel[value].mean():.{digits}f} (n = {len(sel)}: {values}, no interval)"
     bounds = value_bounds(value)
     lo, hi = t_interval(sel[value], bounds=bounds)
-    cut = [] if bounds is None else [f"cut at {scale * b:g}" for b, end in zip(bounds, (lo, hi), strict=True)
-                                     if end == b]  # fmt: skip
+    raw_lo, raw_hi = t_interval(sel[value])
+    cut = [] if bounds is None else [f"cut at {scale * b:g}" for b, past in
+                                     ((bounds[0], raw_lo < bounds[0]), (bounds[1], raw_hi > bounds[1])) if past]
     return (
         f"{scale * sel[value].mean():.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
         + "".join(f"{c}, " for c in cut) + f"n = {len(sel)})"

@@ -60,6 +60,8 @@ def test_intervals_of_a_proportion_are_cut_at_its_range():
 
     text = mean_ci(table, "dead_fraction", 5.0, scale=100, digits=1)
     assert text == "21.7 (95% t-interval 0.0–46.7, cut at 0, n = 3)"
+    none = table.assign(dead_fraction=0.0)  # an interval that only touches the bound was not cut
+    assert mean_ci(none, "dead_fraction", 5.0, scale=100, digits=1) == "0.0 (95% t-interval 0.0–0.0, n = 3)"
 
 
 def test_bootstrap_ci_edge_cases_and_seed():
