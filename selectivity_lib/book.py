@@ -196,10 +196,9 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
         values = " and ".join(f"{scale * v:.{digits}f}" for v in sel[value])
         return f"{scale * sel[value].mean():.{digits}f} (n = {len(sel)}: {values}, no interval)"
     bounds = value_bounds(value)
-    lo, hi = t_interval(sel[value], bounds=bounds)
-    raw_lo, raw_hi = t_interval(sel[value])
-    cut = [] if bounds is None else [f"cut at {scale * b:g}" for b, past in
-                                     ((bounds[0], raw_lo < bounds[0]), (bounds[1], raw_hi > bounds[1])) if past]
+    raw = t_interval(sel[value])  # computed once; cut here so that the text can say where it was cut
+    lo, hi = raw if bounds is None else (max(raw[0], bounds[0]), min(raw[1], bounds[1]))
+    cut = [f"cut at {scale * b:g}" for b, r, c in zip(bounds, raw, (lo, hi), strict=True) if r != c] if bounds else []
     return (
         f"{scale * sel[value].mean():.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
         + "".join(f"{c}, " for c in cut) + f"n = {len(sel)})"

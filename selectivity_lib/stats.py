@@ -6,9 +6,10 @@ Intervals. The paper bootstraps 95% CIs over 20 seeds. A percentile bootstrap of
 the book's intervals are Student t intervals, mean +- t(0.975, n - 1) s / sqrt(n): exact for normally
 distributed seeds at every n >= 2, and close to the bootstrap's at the paper's n. The book draws and prints
 them from 3 seeds (`MIN_INTERVAL_N`): at 2 the interval has one degree of freedom (t = 12.7) and is about 13
-times as wide as the gap between the two values, so two seeds 17 points apart (alpha = 5 at `full`) give an
-interval from below 0% to above 100% accuracy. Below 3 seeds the book shows the runs' own values instead.
-At any n, an interval of a value that lies in [0, 1] by definition is cut there (`UNIT_RANGE`).
+times as wide as the gap between the two values, so two seeds 17 points apart (alpha = 5's seeds 0 and 1
+at `full`) give an interval from below 0% to above 100% accuracy. Below 3 seeds the book shows the runs'
+own values instead. At any n, an interval of a value that lies in [0, 1] by definition is cut there
+(`UNIT_RANGE`).
 """
 
 from __future__ import annotations
