@@ -3,7 +3,15 @@ import torch
 from torch import nn
 
 from selectivity_lib.errors import ConfigError
-from selectivity_lib.models import build_model, count_parameters, resnet20, unit_layer_names, vgg16
+from selectivity_lib.models import (
+    LeakyReLU,
+    build_model,
+    count_parameters,
+    resnet20,
+    unit_layer_names,
+    use_torch_leaky_relu,
+    vgg16,
+)
 
 
 def independent_count(model: nn.Module) -> int:
@@ -68,6 +76,42 @@ def test_leaky_relu_gives_negative_responses():
     assert all((m < 0).any() for m in maps)
     relu_maps = resnet20().eval()(torch.randn(2, 3, 32, 32), return_units=True)[1]
     assert all((m >= 0).all() for m in relu_maps)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_leaky_relu_matches_torch_in_values_and_gradients(dtype):
+    # the project's leaky ReLU reads its gradient from the output's sign; it must agree with torch's
+    # everywhere, including at 0 and at values the dtype rounds (bf16 is what the trainer runs in on CPUs)
+    x = torch.cat([torch.randn(1000, dtype=torch.float64) * 3, torch.tensor([0.0, -0.0, 1e-30, -1e-30])])
+    x = x.to(dtype)
+    grad = torch.randn_like(x)
+    for slope in (0.5, 0.01):
+        ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+        y_ours, y_ref = LeakyReLU(slope)(ours), nn.LeakyReLU(slope)(ref)
+        y_ours.backward(grad)
+        y_ref.backward(grad)
+        assert torch.equal(y_ours, y_ref)
+        assert torch.equal(ours.grad, ref.grad)
+
+
+def test_leaky_relu_model_keeps_torch_gradients():
+    torch.manual_seed(0)
+    model = resnet20(activation="leaky_relu", slope=0.5)
+    reference = resnet20(activation="leaky_relu", slope=0.5)
+    reference.load_state_dict(model.state_dict())
+    use_torch_leaky_relu(reference)
+    assert sum(isinstance(m, nn.LeakyReLU) for m in reference.modules()) == 19
+    assert not any(isinstance(m, LeakyReLU) for m in reference.modules())
+    x = torch.randn(4, 3, 32, 32)
+    for net in (model, reference):
+        net(x).square().sum().backward()
+    for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=0, msg=name)
+
+
+def test_leaky_relu_rejects_a_slope_outside_0_1():
+    with pytest.raises(ConfigError, match="slope must lie in"):
+        LeakyReLU(-0.5)
 
 
 def test_unknown_model_and_activation_are_clear_errors():
