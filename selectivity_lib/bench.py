@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from .config import make_config
 from .data import CIFAR10_MEAN, CIFAR10_STD, ImageData, load_cifar10, synthetic_dataset
 from .errors import ConfigError, DataError
-from .models import build_model
+from .models import build_model, use_torch_leaky_relu
 from .train import Trainer, resolve_device
 
 
@@ -254,9 +254,19 @@ def _serve_path(conn, spec: dict, data: ImageData) -> None:
     if spec["kind"] == "plain":
         runner = PlainLoop(spec["model"], data, spec["batch_size"], device, spec["lr"])
     else:
+        activation = spec.get("activation", "relu")
         runner = TrainerSteps(
-            spec["model"], data, spec["batch_size"], spec["device"], spec["alpha"], compile=spec["compile"]
+            spec["model"],
+            data,
+            spec["batch_size"],
+            spec["device"],
+            spec["alpha"],
+            compile=spec["compile"],
+            activation="relu" if activation == "relu" else "leaky_relu",
+            slope=0.0 if activation == "relu" else LEAKY_SLOPE,
         )
+        if activation == "torch_leaky_relu":  # before the first step: torch.compile traces the swapped model
+            use_torch_leaky_relu(runner.trainer.model)
     runner.run(3)  # warm-up: worker start, allocator, autotuning, compilation
     conn.send("ready")
     while (steps := conn.recv()) is not None:
@@ -272,8 +282,7 @@ def bench_model(
     batch_size: int,
     compile: bool = True,
 ) -> list[dict]:
-    """Time each path in its own process (see the module docstring), alternating rounds between them."""
-    common = {"model": model_name, "batch_size": batch_size, "device": str(device), "compile": "off"}
+    """The plain loop and the trainer at alpha = 0 and -1, eager and compiled."""
     specs = {
         "plain loop (DataLoader + torchvision transforms, fp32, NCHW)": {
             "kind": "plain",
@@ -285,6 +294,14 @@ def bench_model(
     if compile:
         specs["trainer, alpha = 0, torch.compile"] = {"kind": "trainer", "alpha": 0.0, "compile": "on"}
         specs["trainer, alpha = -1, torch.compile"] = {"kind": "trainer", "alpha": -1.0, "compile": "on"}
+    return time_paths(model_name, specs, data, device, steps, rounds, batch_size)
+
+
+def time_paths(
+    model_name: str, specs: dict, data: ImageData, device: torch.device, steps: int, rounds: int, batch_size: int
+) -> list[dict]:
+    """Time each path in its own process (see the module docstring), alternating rounds between them."""
+    common = {"model": model_name, "batch_size": batch_size, "device": str(device), "compile": "off"}
     ctx = torch.multiprocessing.get_context("spawn")
     workers = {}
     try:
@@ -492,6 +509,69 @@ def run_benchmark(
                 f"{summary['speedup_alpha_-1']:.2f}x (alpha = -1) the plain loop; selectivity-term overhead "
                 f"{summary['selectivity_overhead_pct']:+.1f}% time per image"
             )
+    if json_out:
+        _write_json(json_out, report)
+    return report
+
+
+LEAKY_SLOPE = 0.5  # the paper's leaky ReLU slope (appendix A.5), as in the evidence grid
+
+ACTIVATION_PATHS = {
+    "ReLU": "relu",
+    "leaky ReLU (project's, backward reads the output)": "leaky_relu",
+    "leaky ReLU (torch's nn.LeakyReLU)": "torch_leaky_relu",
+}
+
+
+def run_activation_benchmark(
+    models=("resnet20",),
+    steps: dict | None = None,
+    rounds: int = 5,
+    batch_size: int = 256,
+    device: str = "auto",
+    data_dir: str | None = None,
+    compile: bool = True,
+    json_out: str | None = None,
+) -> dict:
+    """`bench --activations`: the trainer at alpha = 0 with ReLU, the project's leaky ReLU and torch's
+    `nn.LeakyReLU` (slope 0.5), eager and compiled, side by side in alternating rounds."""
+    dev = resolve_device(device)
+    if steps is None:
+        steps = {"resnet20": 20, "vgg16": 6} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
+    data = load_bench_data(data_dir)
+    data = ImageData(
+        data.name, data.classes, data.train_x[:12_000], data.train_y[:12_000], data.test_x[:100], data.test_y[:100]
+    )
+    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{platform.machine()} CPU"
+    print(
+        f"device: {device_name}, {torch.get_num_threads()} threads, torch {torch.__version__}, data {data.name}, "
+        f"batch {batch_size}, trainer at alpha = 0, leaky slope {LEAKY_SLOPE}, best of {rounds} rounds"
+    )
+    report = {"device": device_name, "torch": torch.__version__, "batch_size": batch_size, "rounds": rounds,
+              "steps": steps, "rows": [], "summary": {}}  # fmt: skip
+    modes = {"eager": "off", "torch.compile": "on"} if compile else {"eager": "off"}
+    for model_name in models:
+        specs = {
+            f"{name}, {mode}": {"kind": "trainer", "alpha": 0.0, "compile": flag, "activation": activation}
+            for mode, flag in modes.items()
+            for name, activation in ACTIVATION_PATHS.items()
+        }
+        rows = time_paths(model_name, specs, data, dev, steps[model_name], rounds, batch_size)
+        report["rows"] += rows
+        speed = {row["path"]: row["images_per_s"] for row in rows}
+        print(f"\n{model_name}: {steps[model_name]} steps of {batch_size} images per round")
+        print(f"  {'path':<64}{'img/s':>8}{'x ReLU':>8}{'peak MiB':>10}")
+        for row in rows:
+            relu = speed[f"ReLU, {row['path'].rsplit(', ', 1)[1]}"]
+            print(
+                f"  {row['path']:<64}{row['images_per_s']:8.0f}{row['images_per_s'] / relu:8.2f}"
+                f"{row['peak_memory_mib']:10.0f}"
+            )
+        names = list(ACTIVATION_PATHS)
+        for mode in modes:
+            ratio = speed[f"{names[1]}, {mode}"] / speed[f"{names[2]}, {mode}"]
+            report["summary"].setdefault(model_name, {})[mode] = {"project_over_torch_leaky": ratio}
+            print(f"  {mode}: the project's leaky ReLU trains {ratio:.2f}x as fast as nn.LeakyReLU")
     if json_out:
         _write_json(json_out, report)
     return report

@@ -240,13 +240,18 @@ def cmd_command(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from .bench import run_benchmark, run_breakdown
+    from .bench import run_activation_benchmark, run_benchmark, run_breakdown
 
     if a.steps and min(a.steps) < 1 or a.rounds < 1:
         raise ConfigError("--steps and --rounds must be at least 1")
     if a.steps and len(a.steps) != len(a.models):
         raise ConfigError(f"--steps takes one number per model: {len(a.models)} models, {len(a.steps)} numbers")
     steps = dict(zip(a.models, a.steps, strict=True)) if a.steps else None
+    if a.breakdown and a.activations:
+        raise ConfigError("--breakdown and --activations are two different benchmarks: choose one")
+    if a.activations:
+        run_activation_benchmark(a.models, steps, a.rounds, a.batch_size, a.device, a.data_dir, a.compile, a.json)
+        return 0
     if a.breakdown:
         if a.device not in ("auto", "cpu"):
             raise ConfigError(f"--breakdown profiles the CPU trainer only; drop --device {a.device}")
@@ -367,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead of the comparison, profile the CPU trainer's steps (eager and compiled) and show where "
         "their time goes: convolutions, generated kernels, other ops",
+    )
+    p.add_argument(
+        "--activations",
+        action="store_true",
+        help="instead of the comparison, time the trainer with ReLU, the project's leaky ReLU and torch's "
+        "nn.LeakyReLU, eager and compiled",
     )
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)

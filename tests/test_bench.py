@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from selectivity_lib.bench import run_benchmark
+from selectivity_lib.bench import ACTIVATION_PATHS, run_activation_benchmark, run_benchmark
 from selectivity_lib.cli import main
 
 
@@ -32,6 +32,23 @@ def test_benchmark_times_every_path_in_its_own_process_and_reports_figures(tmp_p
     assert "x plain" in printed and "selectivity-term overhead" in printed
 
 
+def test_activation_benchmark_times_relu_and_both_leaky_relus_side_by_side(tmp_path, capsys):
+    report = run_activation_benchmark(
+        steps={"resnet20": 2},
+        rounds=2,
+        batch_size=32,
+        device="cpu",
+        data_dir=str(tmp_path / "no-cifar-here"),
+        compile=False,
+    )
+    rows = {row["path"]: row for row in report["rows"]}
+    assert list(rows) == [f"{name}, eager" for name in ACTIVATION_PATHS]
+    assert all(row["images_per_s"] > 0 and len(row["all_rounds_images_per_s"]) == 2 for row in rows.values())
+    project, torch_leaky = (rows[f"{name}, eager"]["images_per_s"] for name in list(ACTIVATION_PATHS)[1:])
+    assert report["summary"]["resnet20"]["eager"]["project_over_torch_leaky"] == project / torch_leaky
+    assert "x ReLU" in capsys.readouterr().out
+
+
 def test_breakdown_splits_a_step_into_parts_that_add_up_to_its_wall_time():
     from selectivity_lib.bench import PARTS, step_breakdown
     from selectivity_lib.data import synthetic_dataset
@@ -53,6 +70,7 @@ def test_breakdown_splits_a_step_into_parts_that_add_up_to_its_wall_time():
     [
         (["--breakdown", "--device", "cuda"], "--breakdown profiles the CPU trainer only"),
         (["--models", "resnet20", "vgg16", "--steps", "3"], "--steps takes one number per model"),
+        (["--breakdown", "--activations"], "two different benchmarks"),
     ],
 )
 def test_bench_bad_arguments_are_one_sentence_and_exit_2(args, message, capsys):
