@@ -434,6 +434,20 @@ def load_bench_data(data_dir: str | None) -> ImageData:
     return data
 
 
+def _timing_setup(device: str, steps: dict | None, data_dir: str | None):
+    """The device, steps per round (defaults by device), the first 12,000 training images, and the device's
+    name: what the side-by-side benchmarks share."""
+    dev = resolve_device(device)
+    if steps is None:
+        steps = {"resnet20": 20, "vgg16": 6} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
+    data = load_bench_data(data_dir)
+    data = ImageData(
+        data.name, data.classes, data.train_x[:12_000], data.train_y[:12_000], data.test_x[:100], data.test_y[:100]
+    )
+    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{platform.machine()} CPU"
+    return dev, steps, data, device_name
+
+
 def run_benchmark(
     models=("resnet20", "vgg16"),
     steps: dict | None = None,
@@ -444,14 +458,7 @@ def run_benchmark(
     compile: bool = True,
     json_out: str | None = None,
 ) -> dict:
-    dev = resolve_device(device)
-    if steps is None:
-        steps = {"resnet20": 20, "vgg16": 6} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
-    data = load_bench_data(data_dir)
-    data = ImageData(
-        data.name, data.classes, data.train_x[:12_000], data.train_y[:12_000], data.test_x[:100], data.test_y[:100]
-    )
-    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{platform.machine()} CPU"
+    dev, steps, data, device_name = _timing_setup(device, steps, data_dir)
     peaks = bf16_peaks(dev)
     peak = peaks["used"]
     report = {
@@ -535,14 +542,7 @@ def run_activation_benchmark(
 ) -> dict:
     """`bench --activations`: the trainer at alpha = 0 with ReLU, the project's leaky ReLU and torch's
     `nn.LeakyReLU` (slope 0.5), eager and compiled, side by side in alternating rounds."""
-    dev = resolve_device(device)
-    if steps is None:
-        steps = {"resnet20": 20, "vgg16": 6} if dev.type == "cpu" else {"resnet20": 100, "vgg16": 50}
-    data = load_bench_data(data_dir)
-    data = ImageData(
-        data.name, data.classes, data.train_x[:12_000], data.train_y[:12_000], data.test_x[:100], data.test_y[:100]
-    )
-    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{platform.machine()} CPU"
+    dev, steps, data, device_name = _timing_setup(device, steps, data_dir)
     print(
         f"device: {device_name}, {torch.get_num_threads()} threads, torch {torch.__version__}, data {data.name}, "
         f"batch {batch_size}, trainer at alpha = 0, leaky slope {LEAKY_SLOPE}, best of {rounds} rounds"
