@@ -238,7 +238,10 @@ def _leaky(runs, cca):
         parts.append(f"alpha {a:g}: loss {100 * d_relu:.1f} points with ReLU, {100 * d_leaky:.1f} with leaky ReLU")
         rescued.append(d_relu > 0 and d_leaky < 0.5 * d_relu)
     share = np.mean(rescued)
-    return (AGREES if share == 0 else PARTLY if share < 1 else DISAGREES), "; ".join(parts)
+    used = [0, *alphas]
+    seeds = (f"ReLU {seeds_per_alpha(relu[relu.alpha.isin(used)])}, "
+             f"leaky ReLU {seeds_per_alpha(leaky[leaky.alpha.isin(used)])}")  # fmt: skip
+    return (AGREES if share == 0 else PARTLY if share < 1 else DISAGREES), "; ".join(parts) + f" ({seeds})"
 
 
 def _vgg(runs, cca):

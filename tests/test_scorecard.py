@@ -65,9 +65,11 @@ def test_partial_and_missing_evidence():
 def test_leaky_rescue_rule():
     relu = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.6})
     leaky_hurt = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.7}, activation="leaky_relu")
-    leaky_fine = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.89}, activation="leaky_relu")
+    leaky_fine = runs_table(si={0: 0.2, 1: 0.4}, acc={0: 0.9, 1: 0.89}, activation="leaky_relu", seeds=1)
     assert verdicts(pd.concat([relu, leaky_hurt]))["leaky"] == AGREES  # loss 20 of 30 points: not rescued
     assert verdicts(pd.concat([relu, leaky_fine]))["leaky"] == DISAGREES
+    evidence = scorecard(pd.concat([relu, leaky_fine]), pd.DataFrame()).set_index("key").evidence["leaky"]
+    assert evidence.endswith("(ReLU 3 seeds per alpha, leaky ReLU 1 seed per alpha)")
 
 
 def test_every_claim_has_a_rule_and_a_figure():
