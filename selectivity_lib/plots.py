@@ -421,7 +421,11 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel("epoch (log scale)")
     ax.set_ylabel("validation accuracy (%)")
     ax.legend(fontsize=7, frameon=False)
-    _footnote(fig, runs, "ResNet20, seed 0, 45k training images", bars="")
+    images = " or ".join(f"{n:,}" for n in sorted(runs.train_images.dropna().astype(int).unique()))
+    seeds = sorted(runs.seed.unique())
+    about = f"{', '.join(sorted(runs.model.unique()))}, seed{'s' if len(seeds) > 1 else ''} "
+    about += ", ".join(map(str, seeds)) + (f", {images} training images" if images else "")
+    _footnote(fig, runs, about, bars="")
     sns.despine(fig)
     return fig
 

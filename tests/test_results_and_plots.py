@@ -387,7 +387,7 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
         dict(path=["r/a", "r/b"], schedule=["linear", "step"], lr=[0.2, 0.1], nesterov=[True, False],
              warmup_epochs=[1.0, 0.0], epochs=[3, 3], alpha=[0.0, 0.0], train_seconds=[300.0, 200.0],
              best_val_acc=[0.80, 0.82], test_acc=[0.81, 0.79], model="resnet20", activation="relu", slope=0.0,
-             seed=0, profile="full", dataset="synthetic")
+             seed=0, profile="full", dataset="synthetic", train_images=45_000)
     )  # fmt: skip
     history = pd.DataFrame(dict(path=["r/a"] * 3 + ["r/b"] * 3, seconds=[50, 50, 200, 60, 70, 70], epoch=[1, 2, 3] * 2,
                                 val_acc=[0.5, 0.7, 0.8, 0.6, 0.7, 0.82]))  # fmt: skip
@@ -397,6 +397,7 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     assert table.set_index("run").loc["a", "minutes"] == pytest.approx(5.0)
     fig = plots.recipe_curves(history, runs)
     assert len(fig.axes[0].get_lines()) == 2 and fig.axes[0].get_xlabel() == "epoch"
+    assert any("resnet20, seed 0, 45,000 training images" in t.get_text().replace("\n", " ") for t in fig.texts)
     matplotlib.pyplot.close(fig)
     long = pd.DataFrame(dict(path="r/ref", seconds=60, epoch=range(1, 21), val_acc=np.linspace(0.5, 0.9, 20)))
     fig = plots.recipe_curves(pd.concat([history, long]), pd.concat([runs, runs.iloc[:1].assign(path="r/ref")]))
