@@ -2,9 +2,10 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats as sps
 
-from selectivity_lib.scorecard import AGREES, CLAIMS, DISAGREES, NOT_RUN, PARTLY, scorecard
+from selectivity_lib.scorecard import AGREES, CLAIMS, DISAGREES, NOT_RUN, PARTLY, leaky_losses, scorecard
 
 
 def runs_table(si: dict, acc: dict, seeds=3, model="resnet20", activation="relu", dead=None, noise=0.002):
@@ -70,6 +71,10 @@ def test_leaky_rescue_rule():
     assert verdicts(pd.concat([relu, leaky_fine]))["leaky"] == DISAGREES
     evidence = scorecard(pd.concat([relu, leaky_fine]), pd.DataFrame()).set_index("key").evidence["leaky"]
     assert evidence.endswith("(ReLU 3 seeds per alpha, leaky ReLU 1 seed per alpha)")
+    losses = leaky_losses(pd.concat([relu, leaky_hurt])).iloc[0]  # what the dead-units chapter reports
+    assert losses.alpha == 1 and not losses.rescued
+    assert losses.relu_loss == pytest.approx(30, abs=1) and losses.leaky_loss == pytest.approx(20, abs=1)
+    assert leaky_losses(relu).empty
 
 
 def test_every_claim_has_a_rule_and_a_figure():
