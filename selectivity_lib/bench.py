@@ -13,6 +13,9 @@ GFLOP/s (training FLOPs per image counted by torch.utils.flop_counter times imag
 device's bf16 peak, and peak memory of each path (its process's resident set size on the CPU, without
 DataLoader workers; allocated memory on CUDA).
 
+`bench --activations` (`run_activation_benchmark`) instead times the trainer at alpha = 0 with ReLU, the
+project's leaky ReLU (`models.LeakyReLU`) and torch's `nn.LeakyReLU`, eager and compiled, the same way.
+
 `bench --breakdown` (`run_breakdown`) instead profiles the CPU trainer's steps and splits their time into
 convolutions, torch.compile's generated kernels and the rest. FLOPs follow torch.utils.flop_counter, which
 counts a convolution's multiply-adds over the zero padding too: layers with small maps (VGG16's 2 x 2)
@@ -521,7 +524,7 @@ def run_benchmark(
     return report
 
 
-LEAKY_SLOPE = 0.5  # the paper's leaky ReLU slope (appendix A.5), as in the evidence grid
+LEAKY_SLOPE = 0.5  # the slope of the paper's Figure A10b, and of the evidence grid
 
 ACTIVATION_PATHS = {
     "ReLU": "relu",
