@@ -94,6 +94,15 @@ def test_leaky_relu_matches_torch_in_values_and_gradients(dtype):
         assert torch.equal(ours.grad, ref.grad)
 
 
+def test_leaky_relu_keeps_only_its_output_for_the_backward_pass():
+    # the reason it exists: torch's keeps the input, which a compiled step then stores as an extra fp32 tensor
+    saved = []
+    x = torch.randn(8, 4, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        y = LeakyReLU(0.5)(x * 1.0)
+    assert len(saved) == 1 and saved[0].data_ptr() == y.data_ptr()
+
+
 def test_leaky_relu_model_keeps_torch_gradients():
     torch.manual_seed(0)
     model = resnet20(activation="leaky_relu", slope=0.5)
