@@ -48,7 +48,7 @@ class _LeakyReLUFunction(torch.autograd.Function):
 
     For a slope b >= 0 the output is positive exactly where the input is, so the gradient, 1 where x > 0 and
     b elsewhere, can be read from the output's sign. `nn.LeakyReLU`'s backward reads the input instead: under
-    torch.compile on the CPU the pre-activation (batch norm plus residual) is then kept in fp32 for the
+    torch.compile on the CPU the pre-activation (batch norm, plus residual) is then kept in fp32 for the
     backward pass besides the activation itself, and leaky-ReLU ResNet20 trains about 1.6 times slower than
     ReLU (`bench --activations`). Saving the output, which the selectivity term reads anyway, makes it as
     fast as ReLU. Same values and same gradients as `nn.LeakyReLU`.
