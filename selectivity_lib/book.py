@@ -196,11 +196,12 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
         values = " and ".join(f"{scale * v:.{digits}f}" for v in sel[value])
         return f"{scale * sel[value].mean():.{digits}f} (n = {len(sel)}: {values}, no interval)"
     bounds = value_bounds(value)
-    raw = t_interval(sel[value])  # computed once; cut here so that the text can say where it was cut
-    lo, hi = raw if bounds is None else (max(raw[0], bounds[0]), min(raw[1], bounds[1]))
-    cut = [f"cut at {scale * b:g}" for b, r, c in zip(bounds, raw, (lo, hi), strict=True) if r != c] if bounds else []
+    lo, hi = t_interval(sel[value], bounds=bounds)
+    mean = sel[value].mean()  # an end at a bound the mean is not on was cut there (the mean on it: no spread)
+    ends = zip(bounds, (lo, hi), strict=True) if bounds else ()
+    cut = [f"cut at {scale * b:g}" for b, end in ends if end == b != mean]
     return (
-        f"{scale * sel[value].mean():.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
+        f"{scale * mean:.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
         + "".join(f"{c}, " for c in cut) + f"n = {len(sel)})"
     )
 
