@@ -612,6 +612,13 @@ def _cca_ratio_row(networks: list[str], key: tuple, d: pd.DataFrame, base: pd.Da
     ]
 
 
+def ratio_above_one(table: pd.DataFrame) -> pd.Series:
+    """Whether each ratio of a `cca_ratio_table` counts as above 1: shown so by its permutation test where the
+    seeds let that test reach p < 0.05, else (too few seeds, or untested) its value above 1."""
+    testable = table.p_min < 0.05
+    return (testable & (table.p < 0.05)) | (~testable & (table.ratio > 1))
+
+
 def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
     """CCA distance ratio against alpha (1 = no more different than replicates): the ratio, and each cross
     pair's own ratio as a dot; stars: the one-sided permutation test over networks that the ratio exceeds 1."""

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .plots import cca_ratio_table
+from .plots import cca_ratio_table, ratio_above_one
 from .results import seeds_per_alpha
 
 AGREES, PARTLY, DISAGREES, NOT_RUN = "agrees", "partly", "disagrees", "not run yet"
@@ -130,7 +130,7 @@ def _cca_ratio(runs, cca):
     if table.empty:
         return NOT_RUN, "needs CCA distances (analyse) with 2+ seeds at alpha = 0 and another alpha"
     testable = table.p_min < 0.05  # enough seeds for the permutation test to reach p < 0.05
-    above = np.where(testable, table.p < 0.05, table.ratio > 1)
+    above = ratio_above_one(table)
 
     floored = ~testable & np.isfinite(table.p)  # a p-value that cannot decide at these seeds
     floors = set(table.p_min[floored])

@@ -329,6 +329,15 @@ def test_cca_ratio_leaves_out_same_seed_pairs():
     assert (with_same.cross_mean, with_same.within_mean) == pytest.approx((0.36, 0.3), abs=0.01)  # its two sides
 
 
+def test_a_ratio_counts_as_above_one_by_its_test_where_the_seeds_allow_one_else_by_its_value():
+    table = pd.DataFrame({
+        "ratio": [1.3, 1.3, 1.1, 0.9, 1.2],
+        "p": [0.01, 0.2, 0.25, 0.5, np.nan],  # the last untested
+        "p_min": [0.002, 0.002, 0.25, 0.25, np.nan],
+    })
+    assert plots.ratio_above_one(table).tolist() == [True, False, True, False, True]
+
+
 def _pooled_statistic(table: pd.DataFrame, alpha_side: dict[int, str]) -> float:
     """The permutation test's statistic, written out: networks are (label, seed); alpha_side maps each seed to
     which of its two networks ('a' or '0') is labelled alpha. Per layer, mean distance between differently
