@@ -270,7 +270,8 @@ def glue_figures(source, *names: str) -> None:
 def loss_rises(history: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
     """Per run of `history` (load_histories rows): the epochs whose mean training cross-entropy rose by more
     than `tolerance` over the epoch before, and the largest rise. One row per run folder; `run` names it by
-    alpha and seed, or by its folder name where two runs share an alpha and seed (a recipe study)."""
+    alpha and seed, led by its network (`arch_label`) where the runs hold more than one, or by its folder name
+    where two runs of one network share an alpha and seed (a recipe study)."""
     if history.empty:
         return pd.DataFrame(columns=["path", "run", "alpha", "seed", "rises", "largest"])
     history = (
@@ -278,17 +279,20 @@ def loss_rises(history: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
         if "path" in history
         else history.assign(path=history.alpha.astype(str) + "/" + history.seed.astype(str))
     )
+    networked = {"model", "activation", "slope"} <= set(history.columns)
     rows = []
     for path, h in history.groupby("path", sort=False):
         h = h.sort_values("epoch")
         step = h.train_ce.diff()
-        rows.append(dict(path=path, alpha=h.alpha.iloc[0], seed=h.seed.iloc[0],
+        net = arch_label(h.model.iloc[0], h.activation.iloc[0], h.slope.iloc[0]) if networked else ""
+        rows.append(dict(path=path, network=net, alpha=h.alpha.iloc[0], seed=h.seed.iloc[0],
                          rises=[int(e) for e in h.epoch[step > tolerance]], largest=float(step.max())))  # fmt: skip
     table = pd.DataFrame(rows)
-    shared = table.duplicated(["alpha", "seed"], keep=False)
-    table["run"] = [Path(p).name if dup else f"alpha = {a:g}, seed {s}"
-                    for p, a, s, dup in zip(table.path, table.alpha, table.seed, shared, strict=True)]  # fmt: skip
-    return table
+    shared = table.duplicated(["network", "alpha", "seed"], keep=False)
+    lead = table.network + " " if table.network.nunique() > 1 else table.network.str.slice(0, 0)  # or all ""
+    names = zip(table.path, lead, table.alpha, table.seed, shared, strict=True)
+    table["run"] = [Path(p).name if dup else f"{n}alpha = {a:g}, seed {s}" for p, n, a, s, dup in names]
+    return table.drop(columns="network")
 
 
 def rising_loss(history: pd.DataFrame, tolerance: float = 0.05) -> str:
@@ -378,6 +382,29 @@ def convergence(runs: pd.DataFrame, history: pd.DataFrame) -> str:
                      f"{gain:+.1f} points over the last {tail} epochs, {run.train_seconds / 60:.0f} minutes "
                      "of training")  # fmt: skip
     return "; ".join(parts) or "none run yet"
+
+
+def rate_check(vgg: pd.DataFrame, resnet: pd.DataFrame, margin: float = 5.0, budget_minutes: float = 45.0) -> str:
+    """Whether VGG16's alpha = 0 runs (a `runs` table) show its learning rate failing to converge in the
+    profile's budget, judged against ResNet20's alpha = 0 runs of the same profile: it fails if VGG16's mean
+    best validation accuracy falls more than `margin` points below ResNet20's. Also says whether each VGG16 run
+    kept within `budget_minutes` of recorded training."""
+    if vgg.empty or resnet.empty:
+        return "not judged yet: it needs VGG16 and ResNet20 runs at alpha = 0"
+    v, r = 100 * vgg.best_val_acc.mean(), 100 * resnet.best_val_acc.mean()
+    gap = r - v
+    minutes = vgg.train_seconds.max() / 60
+    seeds = f"{len(vgg)} VGG16 run{'s' if len(vgg) != 1 else ''} against {len(resnet)} of ResNet20"
+    time = (f"each within the {budget_minutes:g}-minute budget (at most {minutes:.0f} minutes)"
+            if minutes <= budget_minutes else
+            f"the longest took {minutes:.0f} minutes of training, over the {budget_minutes:g}-minute budget")
+    if gap > margin:
+        return (f"VGG16's mean best validation accuracy, {v:.1f}%, is {gap:.1f} points below ResNet20's {r:.1f}% "
+                f"({seeds}), more than the {margin:g} points the rule allows, so this rate may not converge in the "
+                f"budget and a higher one deserves a try; {time}")  # fmt: skip
+    side = "below" if gap >= 0 else "above"
+    return (f"VGG16's mean best validation accuracy, {v:.1f}%, is {abs(gap):.1f} points {side} ResNet20's {r:.1f}% "
+            f"({seeds}), within the {margin:g} points the rule allows, so the profile keeps this rate; {time}")
 
 
 def precision_course(runs: pd.DataFrame, units: pd.DataFrame | None = None) -> str:

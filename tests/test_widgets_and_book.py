@@ -166,6 +166,22 @@ def test_rising_loss_keeps_runs_that_share_an_alpha_apart():
                                          "lr0.1-alpha1: falls or holds every epoch")  # fmt: skip
 
 
+def test_rising_loss_names_the_network_where_a_sweep_holds_several():
+    """A grid of several networks repeats alphas and seeds: each run is named by its network too."""
+    nets = [("resnet20", "relu", 0.0), ("resnet20", "leaky_relu", 0.5), ("vgg16", "relu", 0.0)]
+    history = pd.concat(
+        pd.DataFrame(dict(model=m, activation=a, slope=b, alpha=0.0, seed=0, epoch=[1, 2], train_ce=[2.0, 2.0 + i],
+                          path=f"full/{m}{a}/alpha=0/seed=0"))
+        for i, (m, a, b) in enumerate(nets)
+    )  # fmt: skip
+    assert book.rising_loss(history) == (
+        "resnet20 alpha = 0, seed 0: falls or holds every epoch; resnet20-leaky0.5 alpha = 0, seed 0: rises in "
+        "epoch(s) 2 (by up to 1.00); vgg16 alpha = 0, seed 0: rises in epoch(s) 2 (by up to 2.00)"
+    )
+    one = history[history.model == "vgg16"]  # one network: alpha and seed say enough
+    assert book.rising_loss(one) == "alpha = 0, seed 0: rises in epoch(s) 2 (by up to 2.00)"
+
+
 def test_recipe_ranking_says_why_each_better_recipe_was_passed_over():
     recipe = pd.DataFrame(dict(
         path=["r/fast", "r/fast-alpha1", "r/long", "r/plain", "r/plain-alpha1", "r/paper-e200"],
@@ -245,6 +261,19 @@ def test_convergence_reports_what_the_last_epochs_gained():
         "epoch, validation accuracy +8.0 points over the last 2 epochs, 40 minutes of training; vgg16 alpha = 0, seed 1"
     )
     assert "+0.0 points" in text and book.convergence(runs.iloc[:0], history) == "none run yet"
+
+
+def test_rate_check_keeps_the_rate_within_the_margin_and_flags_it_beyond():
+    res = pd.DataFrame(dict(best_val_acc=[0.84, 0.86], train_seconds=[1000.0, 1000.0]))
+    near = pd.DataFrame(dict(best_val_acc=[0.82], train_seconds=[2500.0]))
+    text = book.rate_check(near, res)
+    assert text.startswith("VGG16's mean best validation accuracy, 82.0%, is 3.0 points below ResNet20's 85.0% "
+                           "(1 VGG16 run against 2 of ResNet20), within the 5 points")
+    assert "keeps this rate" in text and "within the 45-minute budget (at most 42 minutes)" in text
+    far = near.assign(best_val_acc=0.70, train_seconds=3000.0)
+    text = book.rate_check(far, res)
+    assert "15.0 points below" in text and "may not converge" in text and "50 minutes" in text and "over the" in text
+    assert book.rate_check(near.iloc[:0], res).startswith("not judged yet")
 
 
 def test_precision_course_reads_each_side_of_alpha_zero():
