@@ -20,7 +20,7 @@ import pandas as pd
 from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
 from .grid import EVIDENCE_GRID, arch_label  # noqa: F401 (chapters label networks with arch_label)
-from .results import Results, describe, find_run_folders, load_results
+from .results import Results, describe, find_run_folders, load_results, network
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,13 +97,20 @@ class BookData:
     folder: Path
     results: Results
     cca: pd.DataFrame
+    needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),)  # the networks the chapter loaded it for
 
     @property
     def runs(self) -> pd.DataFrame:
         return self.results.runs
 
+    @property
+    def read(self) -> pd.DataFrame:
+        """The runs of the networks in `needs`: what the chapter reads, not every network the sweep holds."""
+        runs = self.runs
+        return pd.concat([network(runs, *net) for net in self.needs]) if not runs.empty else runs
+
     def describe(self) -> str:
-        return describe(self.runs)
+        return describe(self.read)
 
 
 def load(profile: str | None = None, units: bool = False, needs=(("resnet20", "relu"),), cca=False) -> BookData:
@@ -116,7 +123,7 @@ def load(profile: str | None = None, units: bool = False, needs=(("resnet20", "r
         results = load_results(folder, units=units)
     for w in caught:
         print(f"note: {w.message}")
-    return BookData(profile, folder, results, load_cca(folder))
+    return BookData(profile, folder, results, load_cca(folder), tuple(needs))
 
 
 def glue(name: str, value, display: bool = False):

@@ -173,6 +173,14 @@ def one_recipe(runs: pd.DataFrame, where: str = "these runs") -> pd.DataFrame:
     return runs
 
 
+def network(table: pd.DataFrame, model: str = "resnet20", activation: str = "relu") -> pd.DataFrame:
+    """The rows of one network (model, activation) in a runs, units, history or CCA table; an empty table as
+    it is (it may lack the columns)."""
+    if table.empty:
+        return table
+    return table[(table.model == model) & (table.activation == activation)]
+
+
 def describe(runs: pd.DataFrame) -> str:
     """One line saying what a table of runs holds: profile(s), dataset(s), models, seeds per alpha."""
     if runs.empty:

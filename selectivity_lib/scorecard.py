@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .plots import cca_ratio_table, ratio_above_one
-from .results import seeds_per_alpha
+from .results import network, seeds_per_alpha
 
 AGREES, PARTLY, DISAGREES, NOT_RUN = "agrees", "partly", "disagrees", "not run yet"
 
@@ -34,12 +34,6 @@ class Claim:
     chapter: str
     rule: str
     check: Callable[[pd.DataFrame, pd.DataFrame], tuple[str, str]]  # (runs, cca) -> (verdict, evidence)
-
-
-def _net(runs: pd.DataFrame, model="resnet20", activation="relu") -> pd.DataFrame:
-    if runs.empty:
-        return runs
-    return runs[(runs.model == model) & (runs.activation == activation)]
 
 
 def _means(runs: pd.DataFrame, value: str) -> pd.Series:
@@ -82,7 +76,7 @@ def _rises_with_alpha(runs: pd.DataFrame) -> tuple[str, str]:
 
 
 def _monotone_down(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     neg = r[r.alpha <= 0]
     if neg.alpha.nunique() < 3 or 0.0 not in set(neg.alpha):
         return NOT_RUN, f"alphas <= 0 run so far: {sorted(neg.alpha.unique()) if len(neg) else 'none'}"
@@ -90,7 +84,7 @@ def _monotone_down(runs, cca):
 
 
 def _free_reduction(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     base = r[r.alpha == 0]
     neg = r[r.alpha < 0]
     if base.empty or neg.empty:
@@ -109,7 +103,7 @@ def _free_reduction(runs, cca):
 
 
 def _near_zero_cost(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     base = r[r.alpha == 0]
     m = _means(r[r.alpha < 0], "si_unit_mean") if not r.empty else pd.Series(dtype=float)
     low = m[m < 0.05]
@@ -125,7 +119,7 @@ def _near_zero_cost(runs, cca):
 
 
 def _cca_ratio(runs, cca):
-    d = _net(cca) if not cca.empty else cca
+    d = network(cca) if not cca.empty else cca
     table = cca_ratio_table(d) if not d.empty else pd.DataFrame()
     if table.empty:
         return NOT_RUN, "needs CCA distances (analyse) with 2+ seeds at alpha = 0 and another alpha"
@@ -154,7 +148,7 @@ def _cca_ratio(runs, cca):
 
 
 def _promote_raises(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     pos = r[r.alpha >= 0]
     if pos.alpha.nunique() < 3 or 0.0 not in set(pos.alpha):
         return NOT_RUN, "needs alpha = 0 and 2+ alphas > 0"
@@ -171,7 +165,7 @@ def _promote_raises(runs, cca):
 
 
 def _promote_hurts_early(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     base = r[r.alpha == 0]
     small = r[(r.alpha > 0) & (r.alpha <= 0.5)]
     if base.empty or small.empty:
@@ -189,7 +183,7 @@ def _promote_hurts_early(runs, cca):
 
 
 def _collapse(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     targets = {2.0: 60.0, 5.0: 30.0}  # the paper's approximate test accuracies (%)
     have = {a: 100 * r[r.alpha == a].test_acc.mean() for a in targets if (r.alpha == a).any()}
     if not have:
@@ -202,7 +196,7 @@ def _collapse(runs, cca):
 
 
 def _asymmetry(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     mags = sorted(set(-r.alpha[r.alpha < 0]) & set(r.alpha[r.alpha > 0])) if not r.empty else []
     if not mags:
         return NOT_RUN, "needs runs at alpha = -a and +a"
@@ -214,7 +208,7 @@ def _asymmetry(runs, cca):
 
 
 def _dead_units(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     pos = r[r.alpha >= 0]
     if pos.alpha.nunique() < 2 or 0.0 not in set(pos.alpha):
         return NOT_RUN, "needs alpha = 0 and alpha > 0 runs"
@@ -229,7 +223,7 @@ def _dead_units(runs, cca):
 def leaky_losses(runs: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy lost from alpha = 0, in points, by ReLU and by leaky-ReLU ResNet20 at each alpha >= 1 that
     both have run, and whether leaky ReLU rescued it (lost under half of what ReLU lost); seed means."""
-    relu, leaky = _net(runs), _net(runs, activation="leaky_relu")
+    relu, leaky = network(runs), network(runs, activation="leaky_relu")
     columns = ["alpha", "relu_loss", "leaky_loss", "rescued"]
     if leaky.empty or not (leaky.alpha == 0).any() or not (relu.alpha == 0).any():
         return pd.DataFrame(columns=columns)
@@ -254,13 +248,13 @@ def _leaky(runs, cca):
 def leaky_seeds(runs: pd.DataFrame) -> str:
     """'ReLU 3 seeds per alpha, leaky ReLU 1 seed per alpha': the seeds behind `leaky_losses`."""
     used = [0, *leaky_losses(runs).alpha]
-    relu, leaky = _net(runs), _net(runs, activation="leaky_relu")
+    relu, leaky = network(runs), network(runs, activation="leaky_relu")
     return (f"ReLU {seeds_per_alpha(relu[relu.alpha.isin(used)])}, "
             f"leaky ReLU {seeds_per_alpha(leaky[leaky.alpha.isin(used)])}")  # fmt: skip
 
 
 def _vgg(runs, cca):
-    res, vgg = _net(runs), _net(runs, model="vgg16")
+    res, vgg = network(runs), network(runs, model="vgg16")
     if vgg.empty or not (vgg.alpha == 0).any() or not (res.alpha == 0).any():
         return NOT_RUN, "needs VGG16 and ResNet20 runs at alpha = 0"
     higher = vgg[vgg.alpha == 0].si_unit_mean.mean() > res[res.alpha == 0].si_unit_mean.mean()
@@ -273,7 +267,7 @@ def _vgg(runs, cca):
 
 
 def _precision(runs, cca):
-    r = _net(runs)
+    r = network(runs)
     m = r.groupby("alpha")[["si_unit_mean", "precision_unit_mean"]].mean()
     down, up = m[m.index <= 0], m[m.index > 0]
     if len(down) < 3 or 0 not in m.index or up.empty:

@@ -71,6 +71,23 @@ def test_real_unit_comes_from_a_plain_relu_resnet20_at_alpha_0():
     assert book.real_unit(pd.DataFrame(rows[:5])) is None  # only a leaky network: no preset
 
 
+def test_a_chapter_describes_the_networks_it_reads_not_the_whole_sweep():
+    from pathlib import Path
+
+    from selectivity_lib.results import Results
+
+    networks = [("resnet20", "relu", 0.0, 3), ("resnet20", "leaky_relu", 0.5, 2), ("vgg16", "relu", 0.0, 1)]
+    rows = [dict(model=m, activation=a, slope=b, alpha=alpha, seed=seed, profile="full", dataset="cifar10-jpg")
+            for m, a, b, seeds in networks for alpha in (0.0, 1.0) for seed in range(seeds)]  # fmt: skip
+    results = Results(pd.DataFrame(rows), pd.DataFrame())
+    main = book.BookData("full", Path("runs/full"), results, pd.DataFrame())  # loaded for ReLU ResNet20
+    assert main.describe() == "profile full; dataset cifar10-jpg; 6 runs; 3 seeds per alpha"
+    both = book.BookData("full", Path("runs/full"), results, pd.DataFrame(), (("resnet20", "relu"), ("vgg16", "relu")))
+    assert both.describe() == "profile full; dataset cifar10-jpg; 8 runs; 1-3 seeds per alpha"
+    assert len(book.network(results.runs, "resnet20", "leaky_relu")) == 4
+    assert book.network(pd.DataFrame()).empty  # an empty table has no columns to select by
+
+
 def test_learning_curves_draw_one_network():
     from selectivity_lib import plots
 
