@@ -414,6 +414,23 @@ def rate_check(vgg: pd.DataFrame, resnet: pd.DataFrame, margin: float = 5.0, bud
             f"({seeds}), within the {margin:g} points the rule allows, so the profile keeps this rate; {time}")
 
 
+def against_zero(runs: pd.DataFrame) -> str:
+    """One network's runs (a `runs` table) at each alpha != 0 against alpha = 0, from seed means: mean SI and
+    the factor it moved by, test accuracy and the points it moved by, and the seeds behind each mean."""
+    if runs.empty or not (runs.alpha == 0).any():
+        return "no runs at alpha = 0 yet"
+    m = runs.groupby("alpha").agg(si=("si_unit_mean", "mean"), acc=("test_acc", "mean"), n=("seed", "nunique"))
+    zero = m.loc[0.0]
+    parts = [f"alpha = 0: mean SI {zero.si:.3f}, test accuracy {100 * zero.acc:.1f}% ({int(zero.n)} "
+             f"seed{'s' if zero.n != 1 else ''})"]  # fmt: skip
+    for alpha, row in m.drop(0.0).iterrows():
+        lower = row.si <= zero.si
+        factor = f"{zero.si / row.si:.1f} times lower" if lower else f"{row.si / zero.si:.1f} times higher"
+        parts.append(f"alpha = {alpha:g}: mean SI {row.si:.3f} ({factor}), test accuracy {100 * row.acc:.1f}% "
+                     f"({100 * (row.acc - zero.acc):+.1f} points; {int(row.n)} seed{'s' if row.n != 1 else ''})")
+    return "; ".join(parts) if len(parts) > 1 else parts[0] + "; no other alpha yet"
+
+
 def precision_course(runs: pd.DataFrame, units: pd.DataFrame | None = None) -> str:
     """How mean precision moves with alpha in one network's runs (a `runs` table), on each side of 0: its
     Spearman rho with mean SI over the alphas <= 0, where it peaks among the alphas >= 0 and where it ends,

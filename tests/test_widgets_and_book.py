@@ -293,6 +293,18 @@ def test_rate_check_keeps_the_rate_within_the_margin_and_flags_it_beyond():
     assert book.rate_check(near.iloc[:0], res).startswith("not judged yet")
 
 
+def test_against_zero_gives_each_alphas_factor_and_points_from_seed_means():
+    runs = pd.DataFrame(dict(alpha=[0.0, 0.0, -1.0, 1.0], seed=[0, 1, 0, 0], si_unit_mean=[0.24, 0.26, 0.05, 0.5],
+                             test_acc=[0.80, 0.82, 0.805, 0.70]))  # fmt: skip
+    assert book.against_zero(runs) == (
+        "alpha = 0: mean SI 0.250, test accuracy 81.0% (2 seeds); alpha = -1: mean SI 0.050 (5.0 times lower), test "
+        "accuracy 80.5% (-0.5 points; 1 seed); alpha = 1: mean SI 0.500 (2.0 times higher), test accuracy 70.0% "
+        "(-11.0 points; 1 seed)"
+    )
+    assert book.against_zero(runs[runs.alpha == 0]).endswith("; no other alpha yet")
+    assert book.against_zero(runs[runs.alpha != 0]) == "no runs at alpha = 0 yet"
+
+
 def test_precision_course_reads_each_side_of_alpha_zero():
     alphas = [-3.0, -1.0, 0.0, 1.0, 5.0]
     runs = pd.DataFrame(dict(alpha=alphas, si_unit_mean=[0.05, 0.1, 0.2, 0.6, 0.62],
