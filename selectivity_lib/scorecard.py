@@ -260,9 +260,12 @@ def _vgg(runs, cca):
     higher = vgg[vgg.alpha == 0].si_unit_mean.mean() > res[res.alpha == 0].si_unit_mean.mean()
     neg = vgg[vgg.alpha < 0]
     falls = (not neg.empty) and neg.si_unit_mean.mean() < vgg[vgg.alpha == 0].si_unit_mean.mean()
+    used = [0.0, *neg.alpha.unique()]  # the alphas the rule reads: ResNet20 at 0, VGG16 at 0 and below
     evidence = (f"mean SI at alpha = 0: VGG16 {vgg[vgg.alpha == 0].si_unit_mean.mean():.3f}, ResNet20 "
                 f"{res[res.alpha == 0].si_unit_mean.mean():.3f}; VGG16 SI falls for alpha < 0: "
-                f"{'yes' if falls else 'no' if not neg.empty else 'not run'}")  # fmt: skip
+                f"{'yes' if falls else 'no' if not neg.empty else 'not run'} (VGG16 "
+                f"{seeds_per_alpha(vgg[vgg.alpha.isin(used)])}, ResNet20 {seeds_per_alpha(res[res.alpha == 0])} "
+                "at alpha = 0)")  # fmt: skip
     return (AGREES if higher and falls else PARTLY if higher or falls else DISAGREES), evidence
 
 

@@ -173,3 +173,12 @@ def test_raises_reads_live_units_where_dead_ones_pull_the_mean_down():
     assert verdicts(runs)["raises"] == PARTLY  # above alpha = 0 everywhere, but not consistent without the dead
     runs["si_unit_mean"] = runs.alpha.map({**si, 5: 0.15})
     assert verdicts(runs)["raises"] == DISAGREES
+
+
+def test_vgg_rule_and_the_seeds_it_rests_on():
+    vgg = runs_table(si={-1: 0.1, 0: 0.24, 1: 0.5}, acc={-1: 0.8, 0: 0.81, 1: 0.7}, seeds=1, model="vgg16")
+    card = scorecard(pd.concat([PAPER_LIKE, vgg]), pd.DataFrame()).set_index("key")
+    assert card.verdict["vgg"] == AGREES  # VGG16 above ResNet20's 0.22 at alpha = 0, and falls below 0
+    assert card.evidence["vgg"].endswith("(VGG16 1 seed per alpha, ResNet20 3 seeds per alpha at alpha = 0)")
+    lower = vgg.assign(si_unit_mean=vgg.si_unit_mean - 0.1)  # 0.14 at alpha = 0: below ResNet20's
+    assert verdicts(pd.concat([PAPER_LIKE, lower]))["vgg"] == PARTLY
