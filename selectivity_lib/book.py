@@ -296,9 +296,10 @@ def loss_rises(history: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
                          rises=[int(e) for e in h.epoch[step > tolerance]], largest=float(step.max())))  # fmt: skip
     table = pd.DataFrame(rows)
     shared = table.duplicated(["network", "alpha", "seed"], keep=False)
-    lead = table.network + " " if table.network.nunique() > 1 else table.network.str.slice(0, 0)  # or all ""
-    names = zip(table.path, lead, table.alpha, table.seed, shared, strict=True)
-    table["run"] = [Path(p).name if dup else f"{n}alpha = {a:g}, seed {s}" for p, n, a, s, dup in names]
+    several = table.network.nunique() > 1
+    names = zip(table.path, table.network, table.alpha, table.seed, shared, strict=True)
+    table["run"] = [Path(p).name if dup else f"{n + ' ' if several else ''}alpha = {a:g}, seed {s}"
+                    for p, n, a, s, dup in names]  # fmt: skip
     return table.drop(columns="network")
 
 
