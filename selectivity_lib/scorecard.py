@@ -119,7 +119,7 @@ def _near_zero_cost(runs, cca):
 
 
 def _cca_ratio(runs, cca):
-    d = network(cca) if not cca.empty else cca
+    d = network(cca)
     table = cca_ratio_table(d) if not d.empty else pd.DataFrame()
     if table.empty:
         return NOT_RUN, "needs CCA distances (analyse) with 2+ seeds at alpha = 0 and another alpha"
