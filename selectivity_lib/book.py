@@ -15,12 +15,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
 from .grid import EVIDENCE_GRID, arch_label  # noqa: F401 (chapters label networks with arch_label)
-from .results import Results, describe, find_run_folders, load_results, network
+from .results import Results, describe, find_run_folders, load_results, network, typical_minutes
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -403,13 +404,12 @@ def rate_check(vgg: pd.DataFrame, resnet: pd.DataFrame, history: pd.DataFrame | 
         return "not judged yet: it needs VGG16 and ResNet20 runs at alpha = 0"
     v, r = 100 * vgg.best_val_acc.mean(), 100 * resnet.best_val_acc.mean()
     gap = r - v
-    if history is not None and not history.empty and vgg.path.isin(history.path).all():
-        per_run = history[history.path.isin(vgg.path)].groupby("path").seconds.agg(["median", "size"])
-        minutes = float((per_run["median"] * per_run["size"]).max() / 60)
-    else:
-        minutes = vgg.train_seconds.max() / 60
+    typical = typical_minutes(vgg, history) if history is not None else np.full(len(vgg), np.nan)
+    if np.isfinite(typical).all():
+        minutes, kind = float(typical.max()), "epochs times median epoch"
+    else:  # some run without its history: the recorded minutes, an upper bound
+        minutes, kind = vgg.train_seconds.max() / 60, "as recorded"
     seeds = f"{len(vgg)} VGG16 run{'s' if len(vgg) != 1 else ''} against {len(resnet)} of ResNet20"
-    kind = "epochs times median epoch" if history is not None and not history.empty else "as recorded"
     time = (f"within the {budget_minutes:g}-minute budget (the longest run: {minutes:.0f} minutes, {kind})"
             if minutes <= budget_minutes else
             f"the longest run took {minutes:.0f} minutes ({kind}), over the {budget_minutes:g}-minute budget")

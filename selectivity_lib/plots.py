@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .results import Results, describe, one_recipe
+from .results import Results, describe, one_recipe, typical_minutes
 from .stats import INTERVAL, MIN_INTERVAL_N, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 DPI = 160
@@ -382,11 +382,7 @@ def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.
     validation accuracy."""
     if runs.empty:
         return pd.DataFrame()
-    typical = (
-        history.groupby("path").seconds.median().reindex(runs.path).to_numpy() * runs.epochs.to_numpy() / 60
-        if history is not None and not history.empty
-        else np.full(len(runs), np.nan)
-    )
+    typical = typical_minutes(runs, history) if history is not None else np.full(len(runs), np.nan)
     table = pd.DataFrame(
         {
             "run": [Path(p).name for p in runs.path],

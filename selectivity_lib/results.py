@@ -181,6 +181,14 @@ def network(table: pd.DataFrame, model: str = "resnet20", activation: str = "rel
     return table[(table.model == model) & (table.activation == activation)]
 
 
+def typical_minutes(runs: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
+    """Per run of a `runs` table: its epochs times its median epoch in `history` (`load_histories` rows), in
+    minutes: its cost on an undisturbed machine, which other work slowing a few epochs does not move (the
+    recorded `train_seconds` it does). NaN for a run without history."""
+    median = history.groupby("path").seconds.median().reindex(runs.path).to_numpy() if not history.empty else np.nan
+    return median * runs.epochs.to_numpy() / 60
+
+
 def describe(runs: pd.DataFrame) -> str:
     """One line saying what a table of runs holds: profile(s), dataset(s), models, seeds per alpha."""
     if runs.empty:
