@@ -14,7 +14,9 @@ DATA=${SELECTIVITY_DATA:-../shared/data/cifar10-jpg}
 # accuracy at alpha = -1 and 1 (-alpha-1, -alpha1): with peak lr 0.4 and with 0.2 (both Nesterov), the
 # cross-entropy and the selectivity got worse together in the middle of training at alpha = 1, so the `full`
 # profile (selectivity_lib/config.py) is linear-e20, the paper's peak lr with the linear schedule; its own
-# runs at alpha = -1 and 1 are the full grid's. step-e20-alpha1 is the paper's schedule at alpha = 1.
+# runs at alpha = -1 and 1 are the full grid's. step-e20-alpha1 and -alpha-1 are the paper's step schedule
+# over the same 20 epochs at alpha = 1 and -1: what stable training under the paper's schedule looks like
+# at the alphas where the chosen recipe is checked.
 # paper-e200 is the reference, not a candidate: the paper's whole recipe (profile paper, 200 epochs, about
 # 3 hours here), trained after the grid, to measure how far the short recipe is from it on the same data.
 declare -A RECIPE=(
@@ -28,11 +30,12 @@ declare -A RECIPE=(
     [linear-e20-lr0.2-nesterov-alpha-1]="--epochs 20 --schedule linear --warmup-epochs 1 --lr 0.2 --nesterov --alpha -1"
     [linear-e20-lr0.2-nesterov-alpha1]="--epochs 20 --schedule linear --warmup-epochs 1 --lr 0.2 --nesterov --alpha 1"
     [step-e20-alpha1]="--epochs 20 --schedule step --warmup-epochs 0 --lr 0.1 --alpha 1"
+    [step-e20-alpha-1]="--epochs 20 --schedule step --warmup-epochs 0 --lr 0.1 --alpha -1"
     [paper-e200]="--profile paper"
 )
 ORDER=(linear-e22 linear-e20-lr0.2-nesterov linear-e20 step-e20 linear-e20-lr0.4-nesterov
        linear-e20-lr0.4-nesterov-alpha-1 linear-e20-lr0.4-nesterov-alpha1 linear-e20-lr0.2-nesterov-alpha-1
-       linear-e20-lr0.2-nesterov-alpha1 step-e20-alpha1 paper-e200)
+       linear-e20-lr0.2-nesterov-alpha1 step-e20-alpha1 step-e20-alpha-1 paper-e200)
 
 for name in "${@:-${ORDER[@]}}"; do
     args=${RECIPE[$name]:?unknown recipe $name: choose from ${ORDER[*]}}
