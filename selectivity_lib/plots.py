@@ -379,7 +379,7 @@ def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.
     """One row per run of a recipe study (a `runs` table): schedule, peak lr, Nesterov, warm-up, epochs,
     minutes of training as recorded and, given the runs' `history`, as epochs x the median epoch (which
     other work slowing a few epochs down does not move), best validation and test accuracy (%), sorted by
-    validation accuracy."""
+    validation accuracy, the runs at alpha = 0 first, then the stability checks by alpha."""
     if runs.empty:
         return pd.DataFrame()
     typical = typical_minutes(runs, history) if history is not None else np.full(len(runs), np.nan)
@@ -399,24 +399,36 @@ def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.
             "test acc. (%)": 100 * runs.test_acc,
         }
     )
-    return table.sort_values("best val. acc. (%)", ascending=False).reset_index(drop=True)
+    table = table.reset_index(drop=True)  # a table of concatenated studies may repeat index labels
+    order = table.assign(check=table.alpha != 0)
+    order = order.sort_values(["check", "alpha", "best val. acc. (%)"], ascending=[True, True, False])
+    return table.loc[order.index].reset_index(drop=True)
 
 
 def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
-    """Validation accuracy per epoch of each run of a recipe study (time is in `recipe_table`: runs that shared
-    the machine with other work took longer per epoch, which an axis in minutes would mix in)."""
+    """Validation accuracy per epoch of each run of a recipe study: the runs at alpha = 0 (the candidates and the
+    paper-recipe reference) in one panel, the stability checks at alpha != 0 in a second where there are any.
+    Time is in `recipe_table`: runs that shared the machine with other work took longer per epoch, which an
+    axis in minutes would mix in."""
     if history.empty:
         return _empty("recipe study", "runs under runs/recipe (bash scripts/recipe-study.sh)")
-    fig, ax = _figure((7.0, 4.2))
     names = {p: Path(p).name for p in runs.path}
-    for i, (path, h) in enumerate(history.groupby("path", sort=False)):
-        ax.plot(h.epoch, 100 * h.val_acc, marker="o", ms=2.5, lw=1.2, color=plt.cm.tab10(i % 10), label=names[path])
-    ax.set_xlabel("epoch")
-    if history.epoch.max() > 4 * history.groupby("path").epoch.max().min():  # a long reference beside short runs
-        ax.set_xscale("log")
-        ax.set_xlabel("epoch (log scale)")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.legend(fontsize=7, frameon=False)
+    alphas = runs.set_index("path").alpha
+    panels = [("alpha = 0", history[history.path.map(alphas) == 0]),
+              ("stability checks, alpha != 0", history[history.path.map(alphas) != 0])]  # fmt: skip
+    panels = [(title, h) for title, h in panels if not h.empty]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 1.5, 4.2), layout="constrained", dpi=DPI)
+    for ax, (title, h) in zip(np.atleast_1d(axes), panels, strict=True):
+        for i, (path, run) in enumerate(h.groupby("path", sort=False)):
+            ax.plot(run.epoch, 100 * run.val_acc, marker="o", ms=2.5, lw=1.2, color=plt.cm.tab10(i % 10),
+                    label=names[path])  # fmt: skip
+        ax.set_xlabel("epoch")
+        if h.epoch.max() > 4 * h.groupby("path").epoch.max().min():  # a long reference beside short runs
+            ax.set_xscale("log")
+            ax.set_xlabel("epoch (log scale)")
+        ax.set_ylabel("validation accuracy (%)")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7, frameon=False)
     images = " or ".join(f"{n:,}" for n in sorted(runs.train_images.dropna().astype(int).unique()))
     seeds = sorted(runs.seed.unique())
     about = f"{', '.join(sorted(runs.model.unique()))}, seed{'s' if len(seeds) > 1 else ''} "

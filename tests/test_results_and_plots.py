@@ -412,6 +412,15 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     fig = plots.recipe_curves(pd.concat([history, long]), pd.concat([runs, runs.iloc[:1].assign(path="r/ref")]))
     assert fig.axes[0].get_xscale() == "log"  # a reference run 7 times longer does not squash the short ones
     matplotlib.pyplot.close(fig)
+    check = runs.iloc[:1].assign(path="r/check", alpha=1.0, best_val_acc=0.9)  # best, but a stability check
+    table = plots.recipe_table(pd.concat([runs, check]), pd.concat([history, history[history.path == "r/a"].assign(
+        path="r/check")]))  # fmt: skip
+    assert list(table.run) == ["b", "a", "check"]  # the alpha = 0 ranking stays whole
+    fig = plots.recipe_curves(pd.concat([history, history[history.path == "r/a"].assign(path="r/check")]),
+                              pd.concat([runs, check]))  # fmt: skip
+    assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]  # the checks in their own panel
+    assert fig.axes[1].get_title() == "stability checks, alpha != 0"
+    matplotlib.pyplot.close(fig)
 
 
 def test_seeds_per_alpha_names_uneven_seed_counts():
