@@ -393,6 +393,25 @@ def convergence(runs: pd.DataFrame, history: pd.DataFrame) -> str:
     return "; ".join(parts) or "none run yet"
 
 
+def seed_noise(spread: pd.DataFrame) -> str:
+    """A `plots.seed_spread` table in a sentence: how far apart ResNet20's seeds land at alpha = 0, and the
+    network and alpha whose seeds lie furthest apart in test accuracy."""
+    if spread.empty:
+        return "no alpha has two seeds yet"
+    widest = spread.loc[spread["test acc. SD"].idxmax()]
+    parts = []
+    zero = spread[(spread.alpha == 0) & (spread.network == "resnet20")]
+    if not zero.empty:
+        z = zero.iloc[0]
+        parts.append(f"at alpha = 0 ResNet20's {z.seeds} seeds lie within "
+                     f"{z['test acc. highest (%)'] - z['test acc. lowest (%)']:.1f} points of test accuracy "
+                     f"(SD {z['test acc. SD']:.2f}) and {z['SI highest'] - z['SI lowest']:.3f} of SI")  # fmt: skip
+    parts.append(f"the seeds lie furthest apart for {widest.network} at alpha = {widest.alpha:g} "
+                 f"({widest['test acc. highest (%)'] - widest['test acc. lowest (%)']:.1f} points, "
+                 f"SD {widest['test acc. SD']:.1f})")  # fmt: skip
+    return "; ".join(parts)
+
+
 def rate_check(vgg: pd.DataFrame, resnet: pd.DataFrame, history: pd.DataFrame | None = None, margin: float = 5.0,
                budget_minutes: float = 45.0) -> str:
     """Whether VGG16's alpha = 0 runs (a `runs` table) show its learning rate failing to converge in the

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .grid import arch_label
 from .results import Results, describe, one_recipe, typical_minutes
 from .stats import INTERVAL, MIN_INTERVAL_N, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
@@ -373,6 +374,23 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
     _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="")
     sns.despine(fig)
     return fig
+
+
+def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
+    """How far apart the seeds of one network and alpha land (a `runs` table): per network and alpha with at
+    least two seeds, the seeds' lowest and highest test accuracy (%) and unit-mean SI, and their sample SD. What
+    'within seed noise' means for a run retrained from its recorded command."""
+    if runs.empty:
+        return pd.DataFrame()
+    rows = []
+    for (model, activation, slope, alpha), g in runs.groupby(["model", "activation", "slope", "alpha"]):
+        if g.seed.nunique() < 2:
+            continue
+        acc, si = 100 * g.test_acc, g.si_unit_mean
+        rows.append({"network": arch_label(model, activation, slope), "alpha": alpha, "seeds": g.seed.nunique(),
+                     "test acc. lowest (%)": acc.min(), "test acc. highest (%)": acc.max(), "test acc. SD": acc.std(),
+                     "SI lowest": si.min(), "SI highest": si.max(), "SI SD": si.std()})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:

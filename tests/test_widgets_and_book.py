@@ -410,3 +410,23 @@ def test_downloadable_notebook_refuses_a_glued_output_without_its_cell(tmp_path)
     (tmp_path / "c.glue.json").write_text(json.dumps({"a": output}))
     with pytest.raises(ValueError, match="'a' names no executed cell"):
         book.downloadable_notebook(tmp_path / "c.ipynb", tmp_path / "out.ipynb")
+
+
+def test_seed_spread_gives_each_alpha_its_seeds_range_and_seed_noise_names_the_widest():
+    from selectivity_lib import plots
+
+    runs = pd.DataFrame(dict(model="resnet20", activation=["relu"] * 5 + ["leaky_relu"], slope=[0.0] * 5 + [0.5],
+                             alpha=[0.0, 0.0, 0.0, 5.0, 5.0, 0.0], seed=[0, 1, 2, 0, 1, 0],
+                             test_acc=[0.83, 0.835, 0.826, 0.20, 0.35, 0.8],
+                             si_unit_mean=[0.202, 0.203, 0.2025, 0.3, 0.6, 0.2]))  # fmt: skip
+    spread = plots.seed_spread(runs)
+    assert spread[["network", "alpha", "seeds"]].values.tolist() == [["resnet20", 0.0, 3], ["resnet20", 5.0, 2]]
+    zero = spread.iloc[0]  # the leaky network's single seed has no spread to give
+    assert (zero["test acc. lowest (%)"], zero["test acc. highest (%)"]) == pytest.approx((82.6, 83.5))
+    assert zero["test acc. SD"] == pytest.approx(100 * runs.test_acc[:3].std())
+    assert zero["SI highest"] - zero["SI lowest"] == pytest.approx(0.001)
+    text = book.seed_noise(spread)
+    assert text == ("at alpha = 0 ResNet20's 3 seeds lie within 0.9 points of test accuracy (SD 0.45) and 0.001 of "
+                    "SI; the seeds lie furthest apart for resnet20 at alpha = 5 (15.0 points, SD 10.6)")
+    assert plots.seed_spread(runs.iloc[[0, 5]]).empty
+    assert book.seed_noise(pd.DataFrame()) == "no alpha has two seeds yet"
