@@ -261,6 +261,21 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, value: str, names: tuple[str, str]
     return f"{direction} in {names[0]} than in {names[1]} (Welch t-test p = {p:.2g}, n = {len(x)} and {len(y)})"
 
 
+def paired_runs(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
+    """Runs of two recipes matched by alpha and seed (two `runs` tables of one network): for each run of `a`
+    with a partner in `b`, both test accuracies and the gap in points; single runs, so no test."""
+    if a.empty or b.empty:
+        return "no pair yet"
+    pairs = a.merge(b, on=["alpha", "seed"], suffixes=("_a", "_b")).sort_values(["alpha", "seed"])
+    if pairs.empty:
+        return "no pair yet: no run of one shares an alpha and seed with a run of the other"
+    return "; ".join(
+        f"alpha = {r.alpha:g}, seed {r.seed}: {100 * r.test_acc_a:.1f}% ({names[0]}) against {100 * r.test_acc_b:.1f}% "
+        f"({names[1]}), {100 * (r.test_acc_a - r.test_acc_b):+.1f} points"
+        for r in pairs.itertuples()
+    )  # fmt: skip
+
+
 def glue_figures(source, *names: str) -> None:
     """Glue the paper's figures `names` (keys of plots.FIGURES) as `fig_<name>`, drawn from `source` (a
     Results, or the CCA distances for Figure 3), for `{glue:figure}` directives with captions."""

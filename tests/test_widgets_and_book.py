@@ -430,3 +430,14 @@ def test_seed_spread_gives_each_alpha_its_seeds_range_and_seed_noise_names_the_w
                     "SI; the seeds lie furthest apart for resnet20 at alpha = 5 (15.0 points, SD 10.6)")
     assert plots.seed_spread(runs.iloc[[0, 5]]).empty
     assert book.seed_noise(pd.DataFrame()) == "no alpha has two seeds yet"
+
+
+def test_paired_runs_matches_alpha_and_seed_and_says_when_nothing_pairs():
+    step = pd.DataFrame(dict(alpha=[1.0, -1.0], seed=0, test_acc=[0.609, 0.820]))
+    full = pd.DataFrame(dict(alpha=[1.0, 1.0, -1.0, 0.0], seed=[0, 1, 0, 0], test_acc=[0.720, 0.74, 0.838, 0.83]))
+    assert book.paired_runs(step, full, ("step", "full")) == (
+        "alpha = -1, seed 0: 82.0% (step) against 83.8% (full), -1.8 points; "
+        "alpha = 1, seed 0: 60.9% (step) against 72.0% (full), -11.1 points"
+    )  # seed 1 at alpha = 1 has no partner, so it is left out
+    assert book.paired_runs(step.assign(seed=5), full, ("a", "b")).startswith("no pair yet: no run")
+    assert book.paired_runs(step.iloc[:0], full, ("a", "b")) == "no pair yet"
