@@ -444,9 +444,11 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
         if h.epoch.max() > 4 * h.groupby("path").epoch.max().min():  # a long reference beside short runs
             ax.set_xscale("log")
             ax.set_xlabel("epoch (log scale)")
+        else:
+            ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=7, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # off the lines
     images = " or ".join(f"{n:,}" for n in sorted(runs.train_images.dropna().astype(int).unique()))
     seeds = sorted(runs.seed.unique())
     about = f"{', '.join(sorted(runs.model.unique()))}, seed{'s' if len(seeds) > 1 else ''} "
