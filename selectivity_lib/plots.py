@@ -384,10 +384,11 @@ def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for (model, activation, slope, alpha), g in runs.groupby(["model", "activation", "slope", "alpha"]):
-        if g.seed.nunique() < 2:
+        seeds = g.seed.nunique()
+        if seeds < 2:
             continue
         acc, si = 100 * g.test_acc, g.si_unit_mean
-        rows.append({"network": arch_label(model, activation, slope), "alpha": alpha, "seeds": g.seed.nunique(),
+        rows.append({"network": arch_label(model, activation, slope), "alpha": alpha, "seeds": seeds,
                      "test acc. lowest (%)": acc.min(), "test acc. highest (%)": acc.max(), "test acc. SD": acc.std(),
                      "SI lowest": si.min(), "SI highest": si.max(), "SI SD": si.std()})  # fmt: skip
     return pd.DataFrame(rows)
@@ -417,10 +418,9 @@ def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.
             "test acc. (%)": 100 * runs.test_acc,
         }
     )
-    table = table.reset_index(drop=True)  # a table of concatenated studies may repeat index labels
-    order = table.assign(check=table.alpha != 0)
-    order = order.sort_values(["check", "alpha", "best val. acc. (%)"], ascending=[True, True, False])
-    return table.loc[order.index].reset_index(drop=True)
+    table = table.assign(check=table.alpha != 0)
+    table = table.sort_values(["check", "alpha", "best val. acc. (%)"], ascending=[True, True, False])
+    return table.drop(columns="check").reset_index(drop=True)
 
 
 def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
