@@ -340,14 +340,37 @@ def recipe_candidates(recipe: pd.DataFrame) -> pd.DataFrame:
     return recipe[recipe.profile != REFERENCE] if not recipe.empty else recipe
 
 
-def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None = None) -> str:
+def reference_progress(skipped) -> str | None:
+    """How far an unfinished reference run has trained, from the folders `load_results` skipped (its
+    `Results.skipped`): epochs done of the planned and the best validation accuracy so far, or None where no
+    reference run is under way."""
+    from .errors import RunFolderError
+    from .runfolder import HISTORY, read_record
+
+    for folder, _ in skipped:
+        folder = Path(folder)
+        try:
+            config = read_record(folder)["config"]
+            best_val = pd.read_csv(folder / HISTORY)["val_acc"]
+        except (OSError, ValueError, KeyError, RunFolderError):  # damaged, or no finished epoch yet
+            continue
+        if config["profile"] != REFERENCE or config["alpha"] != 0 or best_val.empty:
+            continue
+        return (f"{folder.name} is still training: {len(best_val)} of its {config['epochs']} epochs done, "
+                f"{100 * best_val.max():.1f}% best validation accuracy so far; no test figure until "
+                f"it finishes (resume it with bash scripts/recipe-study.sh {folder.name})")  # fmt: skip
+    return None
+
+
+def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None = None, skipped=()) -> str:
     """The recipe study's reference run (the paper's recipe, alpha = 0) against the chosen recipe's alpha = 0
-    run (its `recipe` key): what each reached on the test set and the gap, or that it is not trained yet (with
-    `estimate`, what it would cost, where given)."""
+    run (its `recipe` key): what each reached on the test set and the gap; where it has not finished, how far
+    it has trained (from the study's `skipped` folders), or that it is not trained yet (with `estimate`, what it
+    would cost, where given)."""
     ref = recipe[(recipe.profile == REFERENCE) & (recipe.alpha == 0)] if not recipe.empty else recipe
     if ref.empty:
         cost = f", {estimate}" if estimate else ""
-        return f"not trained yet (it runs after the grid: bash scripts/recipe-study.sh paper-e200{cost})"
+        return reference_progress(skipped) or f"not trained yet (bash scripts/recipe-study.sh paper-e200{cost})"
     r = ref.iloc[0]
     text = (f"{Path(r.path).name} ({r.epochs} epochs, {r.train_seconds / 3600:.1f} hours of training) reached "
             f"{100 * r.test_acc:.1f}% test accuracy")  # fmt: skip

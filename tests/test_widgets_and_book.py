@@ -441,3 +441,23 @@ def test_paired_runs_matches_alpha_and_seed_and_says_when_nothing_pairs():
     )  # seed 1 at alpha = 1 has no partner, so it is left out
     assert book.paired_runs(step.assign(seed=5), full, ("a", "b")).startswith("no pair yet: no run")
     assert book.paired_runs(step.iloc[:0], full, ("a", "b")) == "no pair yet"
+
+
+def test_reference_gap_reports_how_far_an_unfinished_reference_run_has_trained(tmp_path):
+    skipped = []
+    for name, profile in (("linear-e20", "full"), ("paper-e200", "paper")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"config": {"profile": profile, "alpha": 0.0, "epochs": 200},
+                                                        "data": {"num_classes": 10}}))  # fmt: skip
+        pd.DataFrame(dict(epoch=[1, 2, 3], val_acc=[0.41, 0.55, 0.52])).to_csv(folder / "history.csv", index=False)
+        skipped.append((str(folder), "incomplete (no metrics.json)"))
+    (tmp_path / "empty").mkdir()  # no record, no finished epoch: passed over
+    skipped.insert(0, (str(tmp_path / "empty"), "incomplete (no metrics.json)"))
+    no_reference = pd.DataFrame(dict(path=["r/plain"], recipe=["p"], alpha=[0.0], epochs=[20], profile=["full"],
+                                     test_acc=[0.828], train_seconds=[1200]))  # fmt: skip
+    assert book.reference_gap(no_reference, "p", "about 2.8 hours", skipped) == (
+        "paper-e200 is still training: 3 of its 200 epochs done, 55.0% best validation accuracy so far; no test "
+        "figure until it finishes (resume it with bash scripts/recipe-study.sh paper-e200)"
+    )
+    assert book.reference_gap(no_reference, "p", None, skipped[:2]).startswith("not trained yet")
