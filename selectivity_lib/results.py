@@ -90,8 +90,8 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
             "recipe": recipe_key(recipe),
             "regularized_layers": "all" if cfg.get("layers") is None else ",".join(cfg["layers"]),
             "train_images": record["data"]["num_train"],  # what it trained on (train_subset is None for all)
-            "device": env.get("device"),
-            "amp": env.get("amp"),
+            "device": _across_resumes(record, "device"),
+            "amp": _across_resumes(record, "amp"),
             "channels_last": env.get("channels_last"),
             "compiled": bool(env.get("compile", False)),
         }
@@ -120,6 +120,14 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
 
 
 _RECIPE_COLUMNS = {f.name for f in dataclasses.fields(RunConfig) if f.compare} - NOT_RECIPE | {"dataset"}
+
+
+def _across_resumes(record: dict, key: str):
+    """A field of a run's recorded environment; where the run resumed under other values of it, all of them in
+    order, joined with '+'."""
+    envs = [record.get("environment", {}), *(r["environment"] for r in record.get("resumed", []))]
+    values = list(dict.fromkeys(env.get(key) for env in envs))
+    return values[0] if len(values) == 1 else "+".join(map(str, values))
 
 
 def _unit_index(layer: np.ndarray) -> np.ndarray:

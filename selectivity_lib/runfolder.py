@@ -1,6 +1,7 @@
 """The run folder: what a run writes, written atomically, and how a folder is checked before reuse.
 
-    config.json     the resolved config, dataset, code and torch versions, device (written first)
+    config.json     the resolved config, dataset, code and torch versions, device (written first); a run
+                    resumed under other software or hardware lists them under "resumed", from which epoch
     history.csv     one row per finished epoch (rewritten after each epoch)
     units.npz       per-unit test-set results: layer, SI, precision, dead flag, class means
     metrics.json    final test metrics; written last, so its presence marks the run complete
@@ -49,6 +50,17 @@ def atomic_write(path: Path, write) -> None:
 
 def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()))
+
+
+def record_resume(folder: Path, environment: dict, epoch: int) -> None:
+    """Add to a run's config.json the environment it resumes in at `epoch`, where that differs from the one
+    its last epochs ran in, so the record says which software and hardware trained which epochs."""
+    path = Path(folder) / CONFIG
+    record = read_json(path)
+    resumed = list(record.get("resumed", []))
+    last = resumed[-1]["environment"] if resumed else record.get("environment")
+    if environment != last:
+        write_json(path, record | {"resumed": [*resumed, {"epoch": epoch, "environment": environment}]})
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:

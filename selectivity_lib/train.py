@@ -50,6 +50,7 @@ from .runfolder import (
     check_reusable,
     load_tensors,
     read_metrics,
+    record_resume,
     run_lock,
     save_tensors,
     write_csv,
@@ -414,9 +415,7 @@ def load_checkpoint(out: Path, config: RunConfig, device: torch.device) -> dict:
 def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool) -> dict:
     trainer = Trainer(config, data)
     record = run_record(config, data, trainer)
-    state = check_reusable(out, record)  # now also against the data actually loaded
-    if state == "new":
-        write_json(out / CONFIG, record)
+    check_reusable(out, record)  # now also against the data actually loaded
 
     history, best, start_epoch = [], {"epoch": 0, "val_acc": -1.0}, 0
     if (out / CHECKPOINT).is_file():
@@ -424,6 +423,9 @@ def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool)
         trainer.model.load_state_dict(ckpt["model"])
         trainer.optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
+        record_resume(out, record["environment"], start_epoch)
+    else:  # a new run, or one whose checkpoint is gone: it trains from epoch 0 here, so the record is this one
+        write_json(out / CONFIG, record)
 
     steps = math.ceil(len(trainer.train_y) / config.batch_size)
     desc = f"{config.model} alpha={config.alpha:g} seed={config.seed}"

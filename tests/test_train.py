@@ -251,3 +251,36 @@ def test_seeds_are_independent_and_a_seed_repeats_exactly(synthetic):
     assert all(not torch.equal(x, y) for x, y in zip(oa, ob, strict=True))  # every epoch's order differs
     assert not torch.equal(oa[0], oa[1])  # and a seed's epochs differ from each other
     assert torch.equal(a.train_y, b.train_y) and torch.equal(a.val_y, b.val_y)  # one split for all seeds
+
+
+def test_record_says_which_environment_trained_which_epochs(finished_run, synthetic, tmp_path):
+    from selectivity_lib.results import load_results
+
+    src, _ = finished_run
+    config = tiny_config(epochs=6)
+    elsewhere = {"device": "cpu (elsewhere)", "amp": "bfloat16"}
+
+    resumed = tmp_path / "resumed"  # resumes at its last checkpoint (epoch 6: only the test figures are left)
+    shutil.copytree(src, resumed)
+    (resumed / METRICS).unlink()
+    record = json.loads((resumed / CONFIG).read_text())
+    here = record["environment"]
+    (resumed / CONFIG).write_text(json.dumps(record | {"environment": here | elsewhere}))
+    train_run(config, resumed, data=synthetic, progress=False)
+    record = json.loads((resumed / CONFIG).read_text())
+    assert record["environment"] == here | elsewhere and record["resumed"] == [{"epoch": 6, "environment": here}]
+    run = load_results(tmp_path).runs.set_index("path").loc[str(resumed)]
+    assert run.device == f"cpu (elsewhere)+{here['device']}" and run.amp == f"bfloat16+{here['amp']}"
+
+    (resumed / METRICS).unlink()  # resumed again where the last epochs ran: nothing new to record
+    train_run(config, resumed, data=synthetic, progress=False)
+    assert json.loads((resumed / CONFIG).read_text())["resumed"] == record["resumed"]
+
+    restarted = tmp_path / "restarted"  # its checkpoint is gone, so it trains from epoch 0 here
+    shutil.copytree(src, restarted)
+    for name in (METRICS, CHECKPOINT):
+        (restarted / name).unlink()
+    (restarted / CONFIG).write_text(json.dumps(record | {"environment": here | elsewhere}))
+    train_run(config, restarted, data=synthetic, progress=False)
+    assert json.loads((restarted / CONFIG).read_text()) == {"config": record["config"], "data": record["data"],
+                                                             "environment": here}  # fmt: skip
