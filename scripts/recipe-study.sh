@@ -18,7 +18,7 @@ DATA=${SELECTIVITY_DATA:-../shared/data/cifar10-jpg}
 # over the same 20 epochs at alpha = 1 and -1: what stable training under the paper's schedule looks like
 # at the alphas where the chosen recipe is checked.
 # paper-e200 is the reference, not a candidate: the paper's whole recipe (profile paper, 200 epochs, about
-# 3 hours on a 2-core CPU with bf16, over 9 in fp32), trained after the grid, to measure how far the short
+# 3 hours on a 2-core CPU with bf16, about 8 in fp32), trained after the grid, to measure how far the short
 # recipe is from it on the same data.
 # It needs more than one working stretch, so while it trains its checkpoint.pt and best.pt are committed
 # (git add -f: weights are otherwise kept out of git) and it resumes from a clean checkout; they leave git
