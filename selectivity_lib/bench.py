@@ -10,8 +10,9 @@ each path is reported.
 
 Also printed: the selectivity term's overhead (trainer at alpha = 0 against alpha = -1), the achieved
 GFLOP/s (training FLOPs per image counted by torch.utils.flop_counter times images/s), the share of the
-device's bf16 peak, and peak memory of each path (its process's resident set size on the CPU, without
-DataLoader workers; allocated memory on CUDA).
+device's peak in the precision the trainer computes in there (bf16 where the device has it, else fp32), and
+peak memory of each path (its process's resident set size on the CPU, without DataLoader workers; allocated
+memory on CUDA).
 
 `bench --activations` (`run_activation_benchmark`) instead times the trainer at alpha = 0 with ReLU, the
 project's leaky ReLU (`models.LeakyReLU`) and torch's `nn.LeakyReLU`, eager and compiled, the same way.
@@ -38,7 +39,7 @@ from .config import make_config
 from .data import CIFAR10_MEAN, CIFAR10_STD, ImageData, load_cifar10, synthetic_dataset
 from .errors import ConfigError, DataError
 from .models import build_model, use_torch_leaky_relu
-from .train import Trainer, resolve_device
+from .train import Trainer, resolve_amp, resolve_device
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -147,9 +148,16 @@ def training_flops_per_image(model_name: str, batch_size: int = 32) -> float:
     return sum(training_flops_by_op(model_name, batch_size).values())
 
 
+def peak_dtype(device: torch.device) -> torch.dtype:
+    """The precision the trainer computes in on `device` by default (amp "auto"): bf16 where the device has
+    native bf16 arithmetic, else fp32. The peak that rates are compared with is measured in it, since bf16
+    emulated on a CPU without bf16 instructions is no ceiling for an fp32 step (and takes minutes to time)."""
+    return resolve_amp("auto", device) or torch.float32
+
+
 @torch.no_grad()
-def measured_bf16_peak(device: torch.device, repeats: int = 5) -> float:
-    """Best GFLOP/s of ideal bf16 work on `device`: large matrix products and a wide 3x3 convolution.
+def measured_peak(device: torch.device, dtype: torch.dtype, repeats: int = 5) -> float:
+    """Best GFLOP/s of ideal `dtype` work on `device`: large matrix products and a wide 3x3 convolution.
 
     The larger of the two stands for the peak: on a CPU that boosts above its nominal clock, and with
     oneDNN's convolutions outrunning its matrix product, neither the nominal figure nor a GEMM alone is
@@ -157,12 +165,12 @@ def measured_bf16_peak(device: torch.device, repeats: int = 5) -> float:
     """
     best = 0.0
     n = 2048
-    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     best = max(best, 2 * n**3 / _best_time(lambda: a @ b, device, repeats) / 1e9)
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(device, torch.bfloat16)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(device, dtype)
     conv = conv.to(memory_format=torch.channels_last)
-    x = torch.randn(256, 256, 16, 16, device=device, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(256, 256, 16, 16, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
     flops = 2 * 256 * 256 * 9 * 256 * 16 * 16
     return max(best, flops / _best_time(lambda: conv(x), device, repeats) / 1e9)
 
@@ -204,12 +212,20 @@ def nominal_cpu_bf16_peak() -> tuple[float | None, str]:
     return cores * mhz / 1e3 * 64, f"{cores} cores x {mhz / 1e3:.2f} GHz x 64 bf16 FLOP/cycle (Zen 4)"
 
 
-def bf16_peaks(device: torch.device) -> dict:
-    """The measured and (on a known CPU) nominal bf16 peaks, and the one that % peak is taken of: the
-    larger, since a CPU that boosts above its nominal clock beats the nominal figure."""
-    measured = measured_bf16_peak(device)
-    nominal, how = nominal_cpu_bf16_peak() if device.type == "cpu" else (None, "")
-    return {"measured": measured, "nominal": nominal, "nominal_how": how, "used": max(nominal or 0.0, measured)}
+def compute_peaks(device: torch.device) -> dict:
+    """The measured and (on a known CPU) nominal peaks in the precision the trainer computes in on `device`
+    (`peak_dtype`), and the one that % peak is taken of: the larger, since a CPU that boosts above its
+    nominal clock beats the nominal figure."""
+    dtype = peak_dtype(device)
+    measured = measured_peak(device, dtype)
+    nominal, how = nominal_cpu_bf16_peak() if device.type == "cpu" and dtype == torch.bfloat16 else (None, "")
+    return {
+        "dtype": str(dtype).replace("torch.", ""),
+        "measured": measured,
+        "nominal": nominal,
+        "nominal_how": how,
+        "used": max(nominal or 0.0, measured),
+    }
 
 
 def _write_json(path: str, report: dict) -> None:
@@ -462,7 +478,7 @@ def run_benchmark(
     json_out: str | None = None,
 ) -> dict:
     dev, steps, data, device_name = _timing_setup(device, steps, data_dir)
-    peaks = bf16_peaks(dev)
+    peaks = compute_peaks(dev)
     peak = peaks["used"]
     report = {
         "device": device_name,
@@ -472,8 +488,9 @@ def run_benchmark(
         "batch_size": batch_size,
         "rounds": rounds,
         "steps": steps,
-        "measured_bf16_peak_gflop_per_s": peaks["measured"],
-        "nominal_bf16_peak_gflop_per_s": peaks["nominal"],
+        "peak_dtype": peaks["dtype"],
+        "measured_peak_gflop_per_s": peaks["measured"],
+        "nominal_peak_gflop_per_s": peaks["nominal"],
         "nominal_peak_formula": peaks["nominal_how"],
         "peak_used_gflop_per_s": peak,
         "rows": [],
@@ -484,8 +501,8 @@ def run_benchmark(
         f"data {data.name}, batch {batch_size}, best of {rounds} rounds"
     )
     print(
-        f"bf16 peak: measured {peaks['measured']:.0f} GFLOP/s (best of a 2048^3 matmul and a 256-channel 3x3 "
-        "convolution)"
+        f"{peaks['dtype']} peak: measured {peaks['measured']:.0f} GFLOP/s (best of a 2048^3 matmul and a "
+        "256-channel 3x3 convolution)"
         + (f"; nominal {peaks['nominal']:.0f} GFLOP/s = {peaks['nominal_how']}" if peaks["nominal"] else "")
     )
     print(f"% peak below is of {peak:.0f} GFLOP/s, the larger of the two")
@@ -591,13 +608,20 @@ def run_breakdown(
     """`bench --breakdown`: where a step of the CPU trainer spends its time, eager and compiled."""
     steps = steps or {"resnet20": 10, "vgg16": 3}
     data = load_bench_data(data_dir)
-    peak = bf16_peaks(torch.device("cpu"))["used"]
+    peaks = compute_peaks(torch.device("cpu"))
+    peak = peaks["used"]
     print(
         f"device: {platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-        f"data {data.name}, batch {batch_size}; % peak below is of {peak:.0f} GFLOP/s (as in the benchmark)"
+        f"data {data.name}, batch {batch_size}; % peak below is of the {peaks['dtype']} peak, {peak:.0f} GFLOP/s "
+        "(as in the benchmark)"
     )
     print("convolution FLOPs as torch.utils.flop_counter counts them: taps over the zero padding included")
-    report = {"device": f"{platform.machine()} CPU", "peak_used_gflop_per_s": peak, "breakdowns": []}
+    report = {
+        "device": f"{platform.machine()} CPU",
+        "peak_dtype": peaks["dtype"],
+        "peak_used_gflop_per_s": peak,
+        "breakdowns": [],
+    }
     for model_name in models:
         for mode in ("off", "on") if compile else ("off",):
             result = step_breakdown(model_name, data, batch_size, mode, steps.get(model_name, 10))

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from selectivity_lib.bench import ACTIVATION_PATHS, run_activation_benchmark, run_benchmark
 from selectivity_lib.cli import main
@@ -30,6 +31,22 @@ def test_benchmark_times_every_path_in_its_own_process_and_reports_figures(tmp_p
     assert json.loads(out.read_text())["summary"] == report["summary"]
     printed = capsys.readouterr().out
     assert "x plain" in printed and "selectivity-term overhead" in printed
+    assert report["peak_dtype"] in printed and report["peak_used_gflop_per_s"] >= report["measured_peak_gflop_per_s"]
+
+
+@pytest.mark.parametrize("native_bf16, dtype", [(True, torch.bfloat16), (False, torch.float32)])
+def test_peak_is_measured_in_the_precision_the_trainer_computes_in(native_bf16, dtype, monkeypatch):
+    # bf16 that a CPU only emulates is no ceiling for the fp32 steps the trainer runs there
+    from selectivity_lib import bench, train
+
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: native_bf16)
+    assert bench.peak_dtype(torch.device("cpu")) == dtype
+    timed = []
+    monkeypatch.setattr(bench, "measured_peak", lambda device, dtype: timed.append(dtype) or 100.0)
+    peaks = bench.compute_peaks(torch.device("cpu"))
+    assert timed == [dtype] and peaks["dtype"] == str(dtype).removeprefix("torch.") and peaks["used"] >= 100.0
+    if not native_bf16:
+        assert peaks["nominal"] is None  # the nominal figure known here is a bf16 one
 
 
 def test_activation_benchmark_times_relu_and_both_leaky_relus_side_by_side(tmp_path, capsys):
