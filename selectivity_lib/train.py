@@ -22,6 +22,7 @@ import functools
 import importlib.util
 import math
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -78,13 +79,31 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def cpu_has_bf16() -> bool:
     """True when the CPU has native bf16 dot products (avx512_bf16 or AMX), where bf16 autocast pays."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    flags = _cpuinfo()
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+# the instruction sets that decide how fast a CPU trains here (oneDNN's kernels, bf16 autocast)
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def cpu_description() -> str:
+    """The CPU's model name and which of SPEED_FLAGS it has, e.g. 'AMD EPYC; avx2, avx512f, avx512_bf16'."""
+    info = _cpuinfo()
+    model = re.search(r"^model name\s*:\s*(.+)$", info, re.MULTILINE)
+    flags = re.search(r"^flags\s*:\s*(.+)$", info, re.MULTILINE)
+    has = [f for f in SPEED_FLAGS if flags and f in flags.group(1).split()]
+    name = model.group(1).strip() if model else platform.processor() or platform.machine()
+    return f"{name}; {', '.join(has) or 'none of ' + ', '.join(SPEED_FLAGS)}" if flags else name
 
 
 # glibc mallopt parameters (malloc.h)
@@ -373,6 +392,8 @@ def run_record(config: RunConfig, data: ImageData, trainer: Trainer | None = Non
             "threads": torch.get_num_threads(),
             "python": platform.python_version(),
         }
+        if trainer.device.type == "cpu":
+            record["environment"]["cpu"] = cpu_description()
     return record
 
 

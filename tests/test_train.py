@@ -46,7 +46,7 @@ def test_run_folder_is_complete_and_consistent(finished_run):
     assert not list(out.glob("*.tmp"))
     record = json.loads((out / CONFIG).read_text())
     assert record["config"]["alpha"] == 0.0 and record["data"]["name"] == "synthetic"
-    assert {"code_version", "torch", "device"} <= set(record["environment"])
+    assert {"code_version", "torch", "device", "cpu"} <= set(record["environment"])
     history = pd.read_csv(out / HISTORY)
     assert list(history.epoch) == [1, 2, 3, 4, 5, 6]
     assert metrics["best_val_acc"] == history.val_acc.max()
@@ -253,6 +253,17 @@ def test_seeds_are_independent_and_a_seed_repeats_exactly(synthetic):
     assert all(not torch.equal(x, y) for x, y in zip(oa, ob, strict=True))  # every epoch's order differs
     assert not torch.equal(oa[0], oa[1])  # and a seed's epochs differ from each other
     assert torch.equal(a.train_y, b.train_y) and torch.equal(a.val_y, b.val_y)  # one split for all seeds
+
+
+def test_cpu_is_recorded_by_model_and_the_instruction_sets_that_set_its_speed(monkeypatch):
+    from selectivity_lib import train
+
+    info = "processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16\n"
+    monkeypatch.setattr(train, "_cpuinfo", lambda: info)
+    assert train.cpu_description() == "AMD EPYC 9R14; avx2, avx512f, avx512_bf16" and train.cpu_has_bf16()
+    monkeypatch.setattr(train, "_cpuinfo", lambda: info.replace(" avx2 avx512f avx512_bf16", ""))
+    assert train.cpu_description() == "AMD EPYC 9R14; none of avx2, avx512f, avx512_bf16, amx_bf16"
+    assert not train.cpu_has_bf16()
 
 
 def test_record_says_which_environment_trained_which_epochs(finished_run, synthetic, tmp_path):
