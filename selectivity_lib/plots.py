@@ -32,7 +32,7 @@ import pandas as pd
 import seaborn as sns
 
 from .grid import arch_label
-from .results import Results, describe, one_recipe, typical_minutes
+from .results import Results, describe, network, one_recipe, typical_minutes
 from .stats import INTERVAL, MIN_INTERVAL_N, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 DPI = 160
@@ -73,12 +73,7 @@ def _sign(df: pd.DataFrame, sign: str | None) -> pd.DataFrame:
 def _select(df: pd.DataFrame, model: str | None = "resnet20", activation: str = "relu", sign: str | None = None):
     if df is None or df.empty:
         return pd.DataFrame()
-    out = df
-    if model is not None:
-        out = out[out.model == model]
-    if activation is not None:
-        out = out[out.activation == activation]
-    return _sign(one_recipe(out), sign)
+    return _sign(one_recipe(network(df, model, activation)), sign)
 
 
 def _figure(size=(6.0, 4.0)):

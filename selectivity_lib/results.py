@@ -181,12 +181,17 @@ def one_recipe(runs: pd.DataFrame, where: str = "these runs") -> pd.DataFrame:
     return runs
 
 
-def network(table: pd.DataFrame, model: str = "resnet20", activation: str = "relu") -> pd.DataFrame:
-    """The rows of one network (model, activation) in a runs, units, history or CCA table; an empty table as
-    it is (it may lack the columns)."""
+def network(table: pd.DataFrame, model: str | None = "resnet20", activation: str | None = "relu") -> pd.DataFrame:
+    """The rows of one network (model, activation) in a runs, units, history or CCA table, None standing for
+    any model or activation; an empty table as it is (it may lack the columns)."""
     if table.empty:
         return table
-    return table[(table.model == model) & (table.activation == activation)]
+    keep = np.ones(len(table), dtype=bool)
+    if model is not None:
+        keep &= (table.model == model).to_numpy()
+    if activation is not None:
+        keep &= (table.activation == activation).to_numpy()
+    return table[keep]
 
 
 def typical_minutes(runs: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
