@@ -372,8 +372,9 @@ def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None
         cost = f", {estimate}" if estimate else ""
         return reference_progress(skipped) or f"not trained yet (bash scripts/recipe-study.sh paper-e200{cost})"
     r = ref.iloc[0]
-    text = (f"{Path(r.path).name} ({r.epochs} epochs, {r.train_seconds / 3600:.1f} hours of training) reached "
-            f"{100 * r.test_acc:.1f}% test accuracy")  # fmt: skip
+    # recorded time: every epoch's wall time, on whichever machines and precisions ('bfloat16+fp32') trained it
+    text = (f"{Path(r.path).name} ({r.epochs} epochs, {r.train_seconds / 3600:.1f} hours of recorded training in "
+            f"{r.amp}) reached {100 * r.test_acc:.1f}% test accuracy")  # fmt: skip
     mine = recipe[(recipe.recipe == chosen) & (recipe.alpha == 0)] if chosen is not None else ref.iloc[:0]
     if mine.empty:
         return text

@@ -220,11 +220,12 @@ def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candida
     recipe = pd.DataFrame(dict(
         path=["r/plain", "r/plain-alpha1", "r/paper-e200"], recipe=["p", "p", "ref"], alpha=[0.0, 1.0, 0.0],
         epochs=[20, 20, 200], profile=["full", "full", "paper"], best_val_acc=[0.833, 0.75, 0.9],
-        test_acc=[0.828, 0.74, 0.893], train_seconds=[1200, 1200, 10_800]))  # fmt: skip
+        test_acc=[0.828, 0.74, 0.893], train_seconds=[1200, 1200, 10_800],
+        amp=["bfloat16", "bfloat16", "bfloat16+fp32"]))  # fmt: skip
     assert list(book.recipe_candidates(recipe).path) == ["r/plain", "r/plain-alpha1"]
     assert book.reference_gap(recipe, "p") == (
-        "paper-e200 (200 epochs, 3.0 hours of training) reached 89.3% test accuracy, 6.5 points more than plain "
-        "(82.8% in 20 epochs)"
+        "paper-e200 (200 epochs, 3.0 hours of recorded training in bfloat16+fp32) reached 89.3% test accuracy, "
+        "6.5 points more than plain (82.8% in 20 epochs)"
     )
     assert book.reference_gap(recipe, None).endswith("reached 89.3% test accuracy")
     worse = recipe.assign(test_acc=[0.828, 0.74, 0.818])
