@@ -220,6 +220,15 @@ def numerics(run) -> str:
     return f"{run['amp']}, {layout}, {'compiled' if run['compiled'] else 'eager'}"
 
 
+def table(frame: pd.DataFrame, digits: int | None = None, missing: str = "NaN"):
+    """A table for the page: rounded to `digits` decimals where given, missing values as `missing`, and
+    without pandas' row numbers, which mean nothing to a reader (an index that names the rows stays)."""
+    from IPython.display import HTML
+
+    shown = frame.round(digits) if digits is not None else frame
+    return HTML(shown.to_html(index=not isinstance(frame.index, pd.RangeIndex), na_rep=missing))
+
+
 def show(fig) -> None:
     """Display a figure once (closing it, so the inline backend does not show it a second time)."""
     import matplotlib.pyplot as plt

@@ -462,3 +462,12 @@ def test_reference_gap_reports_how_far_an_unfinished_reference_run_has_trained(t
         "figure until it finishes (resume it with bash scripts/recipe-study.sh paper-e200)"
     )
     assert book.reference_gap(no_reference, "p", None, skipped[:2]).startswith("not trained yet")
+
+
+def test_book_tables_drop_row_numbers_but_keep_an_index_that_names_rows():
+    frame = pd.DataFrame({"alpha": [-0.1, -1.0], "test_acc": [0.81234, float("nan")]})
+    html = book.table(frame, 2, missing="").data
+    assert "0.81" in html and "0.81234" not in html and "-0.1" in html and "NaN" not in html
+    assert "<th>0</th>" not in html  # pandas' row numbers
+    named = book.table(frame.set_index("alpha")).data
+    assert "<th>-0.1</th>" in named and "0.81234" in named  # no digits: as recorded
