@@ -23,7 +23,7 @@ def test_parameters_cell_maps_one_to_one_to_the_run_config():
 
 
 def test_papermill_sweep_keeps_executed_notebooks_and_skips_complete_runs(tmp_path, capsys):
-    args = tiny_sweep_args(tmp_path, ["-2.5"], ["3"])
+    args = tiny_sweep_args(tmp_path, ["-2.5"], ["3"], engine="papermill")
     assert main(args) == 0
     run = tmp_path / "resnet20" / "alpha=-2.5" / "seed=3"
     assert (run / "metrics.json").is_file() and (run / "train.ipynb").is_file()

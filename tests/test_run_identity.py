@@ -318,7 +318,8 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
     args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size", "500",
             "--train-subset", "200", "--no-progress"]  # fmt: skip
-    assert main(["sweep", *args, "--alphas", "0", "-1", "--seeds", "0", "--out", str(tmp_path)]) == 0
+    assert main(["sweep", "--engine", "inprocess", *args, "--alphas", "0", "-1", "--seeds", "0",
+                 "--out", str(tmp_path)]) == 0  # fmt: skip
     assert main(["train", *args, "--alpha", "0", "--seed", "1", "--lr", "0.05",
                  "--out", str(tmp_path / "resnet20" / "alpha=0" / "seed=1")]) == 0  # fmt: skip
     (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
