@@ -39,7 +39,7 @@ from .config import make_config
 from .data import CIFAR10_MEAN, CIFAR10_STD, ImageData, load_cifar10, synthetic_dataset
 from .errors import ConfigError, DataError
 from .models import build_model, use_torch_leaky_relu
-from .train import Trainer, resolve_amp, resolve_device
+from .train import Trainer, cpuinfo, resolve_amp, resolve_device
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -194,9 +194,8 @@ def nominal_cpu_bf16_peak() -> tuple[float | None, str]:
     pipes; VDPBF16PS on 256 bits does 16 bf16 products and sums into 8 fp32 lanes, 32 FLOPs, so a core
     does 64 bf16 FLOPs per cycle. Peak = cores x clock x 64.
     """
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
+    info = cpuinfo()
+    if not info:
         return None, "no /proc/cpuinfo"
     family = int(re.search(r"cpu family\s*:\s*(\d+)", info).group(1))
     model = int(re.search(r"model\s*:\s*(\d+)", info).group(1))

@@ -79,7 +79,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def _cpuinfo() -> str:
+def cpuinfo() -> str:
+    """The text of /proc/cpuinfo, empty where there is none."""
     try:
         return Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -88,7 +89,7 @@ def _cpuinfo() -> str:
 
 def cpu_has_bf16() -> bool:
     """True when the CPU has native bf16 dot products (avx512_bf16 or AMX), where bf16 autocast pays."""
-    flags = _cpuinfo()
+    flags = cpuinfo()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
@@ -98,7 +99,7 @@ SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
 def cpu_description() -> str:
     """The CPU's model name and which of SPEED_FLAGS it has, e.g. 'AMD EPYC; avx2, avx512f, avx512_bf16'."""
-    info = _cpuinfo()
+    info = cpuinfo()
     model = re.search(r"^model name\s*:\s*(.+)$", info, re.MULTILINE)
     flags = re.search(r"^flags\s*:\s*(.+)$", info, re.MULTILINE)
     has = [f for f in SPEED_FLAGS if flags and f in flags.group(1).split()]

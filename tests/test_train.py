@@ -259,9 +259,9 @@ def test_cpu_is_recorded_by_model_and_the_instruction_sets_that_set_its_speed(mo
     from selectivity_lib import train
 
     info = "processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16\n"
-    monkeypatch.setattr(train, "_cpuinfo", lambda: info)
+    monkeypatch.setattr(train, "cpuinfo", lambda: info)
     assert train.cpu_description() == "AMD EPYC 9R14; avx2, avx512f, avx512_bf16" and train.cpu_has_bf16()
-    monkeypatch.setattr(train, "_cpuinfo", lambda: info.replace(" avx2 avx512f avx512_bf16", ""))
+    monkeypatch.setattr(train, "cpuinfo", lambda: info.replace(" avx2 avx512f avx512_bf16", ""))
     assert train.cpu_description() == "AMD EPYC 9R14; none of avx2, avx512f, avx512_bf16, amx_bf16"
     assert not train.cpu_has_bf16()
 
