@@ -219,6 +219,11 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self.amp = resolve_amp(config.amp, self.device)
+        if self.device.type == "cuda" and self.amp is None:
+            # fp32 means fp32 here as on a CPU: by default cuDNN runs fp32 convolutions in TF32 (a 10-bit
+            # mantissa), which the run record would not show
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         if self.device.type == "cpu":
             keep_freed_memory()
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
