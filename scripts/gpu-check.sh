@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where a CUDA device is visible: the speed benchmark and one short training run on it, recorded under
 # benchmarks/ with the device's name. Without one: says so and exits 0.
-#   bash scripts/gpu-check.sh            (make gpu-check)
+#   bash scripts/gpu-check.sh [bench options]    (make gpu-check), e.g. --models resnet20 or --no-compile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -16,7 +16,7 @@ out=benchmarks/gpu-$slug
 echo "gpu-check: $device -> $out.txt"
 {
     echo "# $device, $(date -u +%Y-%m-%d), $(git describe --always --dirty 2>/dev/null || echo unknown)"
-    "$PY" -m selectivity_lib bench --device cuda --data-dir "$DATA" --json "$out.json"
+    "$PY" -m selectivity_lib bench --device cuda --data-dir "$DATA" --json "$out.json" "$@"
     echo
     echo "# one short run: ResNet20, alpha = -1, profile full, 2 epochs"
     rm -rf "/tmp/gpu-check-run"
