@@ -21,7 +21,7 @@ import pandas as pd
 from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
 from .grid import EVIDENCE_GRID, arch_label  # noqa: F401 (chapters label networks with arch_label)
-from .results import Results, describe, find_run_folders, load_results, network, typical_minutes
+from .results import Results, describe, device_stretches, find_run_folders, load_results, network, typical_minutes
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -371,19 +371,27 @@ def reference_progress(skipped) -> str | None:
     return None
 
 
-def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None = None, skipped=()) -> str:
+def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None = None, skipped=(),
+                  history: pd.DataFrame | None = None) -> str:
     """The recipe study's reference run (the paper's recipe, alpha = 0) against the chosen recipe's alpha = 0
     run (its `recipe` key): what each reached on the test set and the gap; where it has not finished, how far
     it has trained (from the study's `skipped` folders), or that it is not trained yet (with `estimate`, what it
-    would cost, where given)."""
+    would cost, where given). Given the study's `history` (`load_histories` rows), the recorded time is told per
+    device that trained it, with its epochs."""
     ref = recipe[(recipe.profile == REFERENCE) & (recipe.alpha == 0)] if not recipe.empty else recipe
     if ref.empty:
         cost = f", {estimate}" if estimate else ""
         return reference_progress(skipped) or f"not trained yet (bash scripts/recipe-study.sh paper-e200{cost})"
     r = ref.iloc[0]
     # recorded time: every epoch's wall time, on whichever machines and precisions ('bfloat16+fp32') trained it
-    text = (f"{Path(r.path).name} ({r.epochs} epochs, {r.train_seconds / 3600:.1f} hours of recorded training in "
-            f"{r.amp}) reached {100 * r.test_acc:.1f}% test accuracy")  # fmt: skip
+    rows = history[history.path == r.path] if history is not None and not history.empty else None
+    if rows is None or rows.empty or "device" not in rows:
+        spent = f"{_duration(r.train_seconds)} of recorded training in {r.amp}"
+    else:
+        spent = f"in {r.amp}: " + "; ".join(
+            f"epochs {first}-{last} on {device}, {_duration(seconds)}"
+            for first, last, device, seconds in device_stretches(rows))  # fmt: skip
+    text = f"{Path(r.path).name} ({r.epochs} epochs, {spent}) reached {100 * r.test_acc:.1f}% test accuracy"
     mine = recipe[(recipe.recipe == chosen) & (recipe.alpha == 0)] if chosen is not None else ref.iloc[:0]
     if mine.empty:
         return text
@@ -391,6 +399,11 @@ def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None
     gap = 100 * (r.test_acc - m.test_acc)
     return (f"{text}, {abs(gap):.1f} points {'more' if gap >= 0 else 'less'} than {Path(m.path).name} "
             f"({100 * m.test_acc:.1f}% in {m.epochs} epochs)")  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    """'3.6 hours', or '5.5 minutes' under two hours."""
+    return f"{seconds / 3600:.1f} hours" if seconds >= 7200 else f"{seconds / 60:.1f} minutes"
 
 
 def chance_runs(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -> list[tuple]:

@@ -390,10 +390,11 @@ def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per run of a recipe study (a `runs` table): schedule, peak lr, Nesterov, warm-up, epochs,
-    minutes of training as recorded and, given the runs' `history`, as epochs x the median epoch (which
-    other work slowing a few epochs down does not move), best validation and test accuracy (%), sorted by
-    validation accuracy, the runs at alpha = 0 first, then the stability checks by alpha."""
+    """One row per run of a recipe study (a `runs` table): schedule, peak lr, Nesterov, warm-up, epochs, the
+    device(s) that trained it, minutes of training as recorded and, given the runs' `history`, as epochs x the
+    median epoch (which other work slowing a few epochs down does not move; see `typical_minutes`), best
+    validation and test accuracy (%), sorted by validation accuracy, the runs at alpha = 0 first, then the
+    stability checks by alpha."""
     if runs.empty:
         return pd.DataFrame()
     typical = typical_minutes(runs, history) if history is not None else np.full(len(runs), np.nan)
@@ -407,6 +408,7 @@ def recipe_table(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.
             "warm-up epochs": runs.warmup_epochs,
             "epochs": runs.epochs,
             "alpha": runs.alpha,
+            "device": runs.device if "device" in runs else None,
             "minutes": runs.train_seconds / 60,
             "minutes (median epoch)": typical,
             "best val. acc. (%)": 100 * runs.best_val_acc,

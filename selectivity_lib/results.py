@@ -197,9 +197,33 @@ def network(table: pd.DataFrame, model: str | None = "resnet20", activation: str
 def typical_minutes(runs: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
     """Per run of a `runs` table: its epochs times its median epoch in `history` (`load_histories` rows), in
     minutes: its cost on an undisturbed machine, which other work slowing a few epochs does not move (the
-    recorded `train_seconds` it does). NaN for a run without history."""
-    median = history.groupby("path").seconds.median().reindex(runs.path).to_numpy() if not history.empty else np.nan
-    return median * runs.epochs.to_numpy() / 60
+    recorded `train_seconds` it does). NaN for a run without history, and for one whose epochs ran on more than
+    one device (history's `device` column), whose median epoch is no one machine's cost."""
+    if history.empty:
+        return np.full(len(runs), np.nan)
+    per_run = history.groupby("path")
+    median = per_run.seconds.median()
+    if "device" in history:
+        median[per_run.device.nunique() > 1] = np.nan
+    return median.reindex(runs.path).to_numpy() * runs.epochs.to_numpy() / 60
+
+
+def epoch_devices(record: dict, epochs) -> list:
+    """The device that trained each of `epochs` (numbers from 1) of a run, from its record (config.json): the
+    one it started on, or the one of the last resume before that epoch ('resumed' entries name the epochs
+    finished when the run resumed)."""
+    starts = [(0, record.get("environment", {}).get("device"))]
+    starts += [(r["epoch"], r["environment"].get("device")) for r in record.get("resumed", [])]
+    return [next(dev for start, dev in reversed(starts) if start < epoch) for epoch in epochs]
+
+
+def device_stretches(history: pd.DataFrame) -> list[tuple[int, int, str, float]]:
+    """(first epoch, last epoch, device, recorded seconds) of each stretch of one run's history (its
+    `load_histories` rows) that one device trained, in order."""
+    h = history.sort_values("epoch")
+    stretch = (h.device != h.device.shift()).cumsum()
+    return [(int(g.epoch.iloc[0]), int(g.epoch.iloc[-1]), g.device.iloc[0], float(g.seconds.sum()))
+            for _, g in h.groupby(stretch, sort=True)]  # fmt: skip
 
 
 def describe(runs: pd.DataFrame) -> str:
@@ -221,13 +245,15 @@ def seeds_per_alpha(runs: pd.DataFrame) -> str:
 
 
 def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per-epoch learning curves (history.csv) of the runs in a `runs` table, with their identity columns.
+    """Per-epoch learning curves (history.csv) of the runs in a `runs` table, with their identity columns and
+    the device that trained each epoch (`epoch_devices`).
 
     A history shorter than the run's recorded epochs (a file cut off or edited) is kept and warned about.
     """
     tables = []
     for run in runs.itertuples():
         history = pd.read_csv(Path(run.path) / HISTORY)
+        history["device"] = epoch_devices(read_record(Path(run.path)), history.epoch)
         expected = getattr(run, "epochs_trained", None)
         if expected is not None and len(history) != expected:
             warnings.warn(

@@ -400,8 +400,8 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     )  # fmt: skip
     history = pd.DataFrame(dict(path=["r/a"] * 3 + ["r/b"] * 3, seconds=[50, 50, 200, 60, 70, 70], epoch=[1, 2, 3] * 2,
                                 val_acc=[0.5, 0.7, 0.8, 0.6, 0.7, 0.82]))  # fmt: skip
-    table = plots.recipe_table(runs, history)
-    assert list(table.run) == ["b", "a"]  # by validation accuracy, not test accuracy
+    table = plots.recipe_table(runs.assign(device="cpu"), history)
+    assert list(table.run) == ["b", "a"] and list(table.device) == ["cpu", "cpu"]  # by validation, not test
     assert table.set_index("run").loc["a", "minutes (median epoch)"] == pytest.approx(3 * 50 / 60)
     assert table.set_index("run").loc["a", "minutes"] == pytest.approx(5.0)
     fig = plots.recipe_curves(history, runs)
@@ -421,6 +421,23 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]  # the checks in their own panel
     assert fig.axes[1].get_title() == "stability checks, alpha != 0"
     matplotlib.pyplot.close(fig)
+
+
+def test_epochs_are_assigned_to_the_device_that_trained_them():
+    from selectivity_lib.results import device_stretches, epoch_devices, typical_minutes
+
+    resumed = [{"epoch": 2, "environment": {"device": "cpu"}}, {"epoch": 3, "environment": {"device": "gpu"}}]
+    record = {"environment": {"device": "cpu"}, "resumed": resumed}
+    assert epoch_devices(record, range(1, 6)) == ["cpu", "cpu", "cpu", "gpu", "gpu"]
+    assert epoch_devices({"environment": {"device": "cpu"}}, [1, 2]) == ["cpu", "cpu"]
+    history = pd.DataFrame(dict(epoch=[5, 4, 3, 2, 1], seconds=[1.0, 1.0, 100.0, 100.0, 100.0],
+                                device=epoch_devices(record, [5, 4, 3, 2, 1])))  # fmt: skip
+    assert device_stretches(history) == [(1, 3, "cpu", 300.0), (4, 5, "gpu", 2.0)]
+    # a median over two devices' epochs is no machine's cost: typical_minutes leaves it out
+    runs = pd.DataFrame(dict(path=["mixed", "one"], epochs=[5, 2]))
+    both = pd.concat([history.assign(path="mixed"), history.iloc[3:].assign(path="one")])
+    minutes = typical_minutes(runs, both)
+    assert np.isnan(minutes[0]) and minutes[1] == pytest.approx(2 * 100 / 60)
 
 
 def test_seeds_per_alpha_names_uneven_seed_counts():

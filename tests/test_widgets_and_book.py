@@ -233,6 +233,12 @@ def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candida
     assert book.reference_gap(recipe[recipe.profile == "full"], "p").startswith("not trained yet")
     assert book.reference_gap(recipe[recipe.profile == "full"], "p", "about 2.8 hours").endswith(
         "paper-e200, about 2.8 hours)")
+    # a reference run finished on another device: its time is told per device, with the epochs each trained
+    history = pd.DataFrame(dict(path="r/paper-e200", epoch=range(1, 201), seconds=[150.0] * 70 + [2.5] * 130,
+                                device=["cpu (x86_64)"] * 70 + ["NVIDIA H200"] * 130))  # fmt: skip
+    assert book.reference_gap(recipe, "p", history=history).startswith(
+        "paper-e200 (200 epochs, in bfloat16+fp32: epochs 1-70 on cpu (x86_64), 2.9 hours; epochs 71-200 on "
+        "NVIDIA H200, 5.4 minutes) reached 89.3% test accuracy, 6.5 points more")
 
 
 def test_at_chance_names_runs_that_collapsed_and_never_recovered(tmp_path):
