@@ -20,9 +20,10 @@ DATA=${SELECTIVITY_DATA:-../shared/data/cifar10-jpg}
 # paper-e200 is the reference, not a candidate: the paper's whole recipe (profile paper, 200 epochs, about
 # 3 hours on a 2-core CPU with bf16, about 8 in fp32), trained after the grid, to measure how far the short
 # recipe is from it on the same data.
-# It needs more than one working stretch, so while it trains its checkpoint.pt and best.pt are committed
-# (git add -f: weights are otherwise kept out of git) and it resumes from a clean checkout; they leave git
-# when it finishes.
+# It took more than one working stretch: its checkpoint.pt and best.pt were committed while it trained
+# (git add -f) so that it resumed from a clean checkout, and left git when it finished. Its first 70 epochs
+# trained on the 2-core CPU in fp32, the rest on a lent GPU (--device cuda --amp off --compile off: plain
+# fp32, as before); config.json's "resumed" entry records the switch.
 declare -A RECIPE=(
     [linear-e22]="--epochs 22 --schedule linear --warmup-epochs 1 --lr 0.1"
     [linear-e20-lr0.2-nesterov]="--epochs 20 --schedule linear --warmup-epochs 1 --lr 0.2 --nesterov"
