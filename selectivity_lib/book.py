@@ -215,9 +215,15 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
 
 
 def numerics(run) -> str:
-    """How a run computed, from one row of the runs table: 'bf16, channels-last, compiled'."""
-    layout = "channels-last" if run["channels_last"] else "NCHW"
-    return f"{run['amp']}, {layout}, {'compiled' if run['compiled'] else 'eager'}"
+    """How a run computed, from one row of the runs table: 'bf16, channels-last, compiled' (a run that
+    resumed under other settings: each, in order, e.g. 'compiled+eager')."""
+
+    def label(value, yes: str, no: str) -> str:
+        values = value.split("+") if isinstance(value, str) else [value]
+        return "+".join(yes if v in (True, "True") else no for v in values)
+
+    layout = label(run["channels_last"], "channels-last", "NCHW")
+    return f"{run['amp']}, {layout}, {label(run['compiled'], 'compiled', 'eager')}"
 
 
 def table(frame: pd.DataFrame, digits: int | None = None, missing: str = "NaN"):

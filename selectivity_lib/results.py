@@ -82,7 +82,6 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
         "profile": cfg["profile"],
         "dataset": record["data"]["name"],
     }
-    env = record.get("environment", {})
     run = (
         ident
         | recipe
@@ -92,8 +91,8 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
             "train_images": record["data"]["num_train"],  # what it trained on (train_subset is None for all)
             "device": _across_resumes(record, "device"),
             "amp": _across_resumes(record, "amp"),
-            "channels_last": env.get("channels_last"),
-            "compiled": bool(env.get("compile", False)),
+            "channels_last": _across_resumes(record, "channels_last"),
+            "compiled": _across_resumes(record, "compile", default=False),
         }
         | {k: v for k, v in metrics.items() if k != "layers"}
         | {"path": str(folder)}
@@ -122,11 +121,11 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
 _RECIPE_COLUMNS = {f.name for f in dataclasses.fields(RunConfig) if f.compare} - NOT_RECIPE | {"dataset"}
 
 
-def _across_resumes(record: dict, key: str):
+def _across_resumes(record: dict, key: str, default=None):
     """A field of a run's recorded environment; where the run resumed under other values of it, all of them in
-    order, joined with '+'."""
+    order, joined with '+' (a compiled run that resumed eager: 'True+False')."""
     envs = [record.get("environment", {}), *(r["environment"] for r in record.get("resumed", []))]
-    values = list(dict.fromkeys(env.get(key) for env in envs))
+    values = list(dict.fromkeys(env.get(key, default) for env in envs))
     return values[0] if len(values) == 1 else "+".join(map(str, values))
 
 

@@ -267,6 +267,7 @@ def test_cpu_is_recorded_by_model_and_the_instruction_sets_that_set_its_speed(mo
 
 
 def test_record_says_which_environment_trained_which_epochs(finished_run, synthetic, tmp_path):
+    from selectivity_lib import book
     from selectivity_lib.results import load_results
 
     src, _ = finished_run
@@ -278,12 +279,16 @@ def test_record_says_which_environment_trained_which_epochs(finished_run, synthe
     (resumed / METRICS).unlink()
     record = json.loads((resumed / CONFIG).read_text())
     here = record["environment"]
+    elsewhere["compile"] = not here["compile"]
     (resumed / CONFIG).write_text(json.dumps(record | {"environment": here | elsewhere}))
     train_run(config, resumed, data=synthetic, progress=False)
     record = json.loads((resumed / CONFIG).read_text())
     assert record["environment"] == here | elsewhere and record["resumed"] == [{"epoch": 6, "environment": here}]
     run = load_results(tmp_path).runs.set_index("path").loc[str(resumed)]
     assert run.device == f"cpu (elsewhere)+{here['device']}" and run.amp == f"bfloat16+{here['amp']}"
+    assert run.compiled == f"{not here['compile']}+{here['compile']}"  # how each stretch computed, not the first
+    first, then = ("compiled", "eager") if elsewhere["compile"] else ("eager", "compiled")
+    assert book.numerics(run).endswith(f", {first}+{then}")
 
     (resumed / METRICS).unlink()  # resumed again where the last epochs ran: nothing new to record
     train_run(config, resumed, data=synthetic, progress=False)
