@@ -252,7 +252,9 @@ def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
     tables = []
     for run in runs.itertuples():
         history = pd.read_csv(Path(run.path) / HISTORY)
-        history["device"] = epoch_devices(read_record(Path(run.path)), history.epoch)
+        device = getattr(run, "device", None)  # '+'-joined where the run resumed on another device
+        history["device"] = (epoch_devices(read_record(Path(run.path)), history.epoch)
+                             if device is None or "+" in str(device) else device)  # fmt: skip
         expected = getattr(run, "epochs_trained", None)
         if expected is not None and len(history) != expected:
             warnings.warn(
