@@ -8,6 +8,30 @@ from selectivity_lib.data import synthetic_dataset
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cpu-bf16",
+        choices=("machine", "on", "off"),
+        default="machine",
+        help="fake the CPU's native bf16 (on/off) for the whole run, so the suite can be checked for machines "
+        "with and without it from either kind; default: what this CPU has",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cpu_bf16(request):
+    """Whether the trainer takes this CPU for one with native bf16 (what `amp auto` computes in here)."""
+    from selectivity_lib import train
+
+    forced = request.config.getoption("--cpu-bf16")
+    if forced == "machine":
+        yield train.cpu_has_bf16()
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train, "cpu_has_bf16", lambda: forced == "on")
+        yield forced == "on"
+
+
 @pytest.fixture(scope="session")
 def synthetic():
     """The synthetic dataset the CLI's --dataset synthetic uses: 2,000 training and 500 test images."""

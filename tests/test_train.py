@@ -272,20 +272,21 @@ def test_record_says_which_environment_trained_which_epochs(finished_run, synthe
 
     src, _ = finished_run
     config = tiny_config(epochs=6)
-    elsewhere = {"device": "cpu (elsewhere)", "amp": "bfloat16"}
+    elsewhere = {"device": "cpu (elsewhere)"}
 
     resumed = tmp_path / "resumed"  # resumes at its last checkpoint (epoch 6: only the test figures are left)
     shutil.copytree(src, resumed)
     (resumed / METRICS).unlink()
     record = json.loads((resumed / CONFIG).read_text())
     here = record["environment"]
-    elsewhere["compile"] = not here["compile"]
+    # the other stretch computed otherwise than this machine does, whichever precision this machine has
+    elsewhere |= {"compile": not here["compile"], "amp": "fp32" if here["amp"] != "fp32" else "bfloat16"}
     (resumed / CONFIG).write_text(json.dumps(record | {"environment": here | elsewhere}))
     train_run(config, resumed, data=synthetic, progress=False)
     record = json.loads((resumed / CONFIG).read_text())
     assert record["environment"] == here | elsewhere and record["resumed"] == [{"epoch": 6, "environment": here}]
     run = load_results(tmp_path).runs.set_index("path").loc[str(resumed)]
-    assert run.device == f"cpu (elsewhere)+{here['device']}" and run.amp == f"bfloat16+{here['amp']}"
+    assert run.device == f"cpu (elsewhere)+{here['device']}" and run.amp == f"{elsewhere['amp']}+{here['amp']}"
     assert run.compiled == f"{not here['compile']}+{here['compile']}"  # how each stretch computed, not the first
     first, then = ("compiled", "eager") if elsewhere["compile"] else ("eager", "compiled")
     assert book.numerics(run).endswith(f", {first}+{then}")
