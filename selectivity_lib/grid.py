@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import RunConfig, make_config
 from .errors import ConfigError, RunFolderError
+from .jobs import recorded_job
 from .runfolder import HISTORY, check_reusable, is_locked
 
 # Grid states of a run folder.
@@ -145,8 +146,6 @@ def epochs_done(folder: Path) -> int:
 
 def run_status(run: GridRun) -> RunStatus:
     """What the run's folder, its lock and the job recorded in it (if any) say about the run now."""
-    from .engines.cluster import recorded_job
-
     if run.state == COMPLETE:
         return RunStatus(run, "complete")
     if run.state == CONFLICT:
