@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runfolder import read_json
+from .runfolder import JOB_RECORD, read_json
 
-JOB = "job.json"
+JOB = JOB_RECORD
 # Scheduler states, as SLURM names them, grouped by what they mean for a run that is not complete yet.
 WAITING = {"PENDING", "REQUEUED", "CONFIGURING", "RESIZING", "SUSPENDED", "REQUEUE_HOLD", "REQUEUE_FED"}
 ACTIVE = {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING"}

@@ -5,10 +5,11 @@ notebook kept beside the run folder (`train.ipynb`, not in git) as a record of w
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 from .config import RunConfig
-from .errors import ConfigError
+from .errors import ConfigError, RunFolderError
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train_run.md"
 EXECUTED = "train.ipynb"
@@ -54,13 +55,29 @@ def parameters(config: RunConfig, out: Path) -> dict:
     return config.to_dict() | {"out": str(out)}
 
 
+def written_by_us(executed: Path) -> bool:
+    """Whether `executed` is an executed copy of this project's training notebook (papermill records the
+    notebook it ran in the copy's metadata), which a new execution may replace."""
+    try:
+        meta = json.loads(executed.read_text())["metadata"]["papermill"]
+        return Path(meta["input_path"]).name == NOTEBOOK.with_suffix(".ipynb").name
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def execute_run(config: RunConfig, out: Path, log_output: bool = False) -> Path:
-    """Execute the training notebook for one run; returns the executed notebook's path."""
+    """Execute the training notebook for one run; returns the executed notebook's path. A `train.ipynb`
+    already in the folder that this engine did not write is refused, never replaced."""
     import papermill
 
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     executed = out / EXECUTED
+    if executed.exists() and not written_by_us(executed):
+        raise RunFolderError(
+            f"{executed} is not an executed copy of notebooks/train_run.md, and the papermill engine would "
+            "replace it: move it out of the run folder, or train this run with --engine inprocess"
+        )
+    out.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
         str(notebook_ipynb()),
         str(executed),

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -31,6 +32,16 @@ from .errors import RunFolderError
 
 CONFIG, HISTORY, UNITS, METRICS = "config.json", "history.csv", "units.npz", "metrics.json"
 CHECKPOINT, BEST, LOCK = "checkpoint.pt", "best.pt", ".lock"
+NOTEBOOK, JOB_RECORD = "train.ipynb", "job.json"  # written by the papermill and cluster engines
+RUN_FILES = (CONFIG, HISTORY, UNITS, METRICS, CHECKPOINT, BEST, NOTEBOOK, JOB_RECORD)
+# atomic_write's temporaries: '<one of RUN_FILES>.<mkstemp's random part>.tmp'. Only these are ours to delete.
+_OWN_TEMPORARY = re.compile("|".join(re.escape(name) for name in RUN_FILES).join(("(?:", r")\.[A-Za-z0-9_]{6,}\.tmp")))
+
+
+def own_temporary(name: str) -> bool:
+    """Whether `name` is a temporary that this project's atomic_write made in a run folder (a user's
+    'draft.tmp' is not, and is never removed)."""
+    return _OWN_TEMPORARY.fullmatch(name) is not None
 
 
 def atomic_write(path: Path, write) -> None:
@@ -180,13 +191,14 @@ def check_reusable(folder: Path, record: dict) -> str:
 def _scratch(name: str) -> bool:
     """Files a run has before it writes config.json: its lock, temporaries of a killed write, the notebook
     papermill writes as it starts and the cluster engine's job record (both engines check the folder first)."""
-    return name in (LOCK, "train.ipynb", "job.json") or name.endswith(".tmp")
+    return name in (LOCK, NOTEBOOK, JOB_RECORD) or own_temporary(name)
 
 
 def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporaries left by a write that was killed (call while holding the run's lock)."""
+    """Delete temporaries left by a write of ours that was killed (call while holding the run's lock)."""
     for p in Path(folder).glob("*.tmp"):
-        p.unlink(missing_ok=True)
+        if own_temporary(p.name):
+            p.unlink(missing_ok=True)
 
 
 def _release_if_empty(folder: Path) -> None:
@@ -205,9 +217,11 @@ def is_locked(folder: Path) -> bool:
     path = Path(folder) / LOCK
     if not path.is_file():
         return False
+    # a shared lock: it conflicts with the trainer's exclusive one, and NFS grants it on a read-only descriptor
+    # (an exclusive flock there needs one open for writing)
     with open(path) as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         fcntl.flock(f, fcntl.LOCK_UN)

@@ -8,7 +8,7 @@ from conftest import tiny_sweep_args
 from selectivity_lib.cli import main
 from selectivity_lib.config import RunConfig, make_config
 from selectivity_lib.errors import RunFolderError
-from selectivity_lib.notebook import NOTEBOOK, parameters
+from selectivity_lib.notebook import NOTEBOOK, parameters, written_by_us
 from selectivity_lib.runfolder import run_lock
 from selectivity_lib.train import train_run
 
@@ -31,6 +31,7 @@ def test_papermill_sweep_keeps_executed_notebooks_and_skips_complete_runs(tmp_pa
     injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert "alpha = -2.5" in "".join(injected[0]["source"])
     assert json.loads((run / "config.json").read_text())["config"]["alpha"] == -2.5
+    assert written_by_us(run / "train.ipynb")  # so executing it again may replace it
     assert main(args) == 0
     assert "0 ran, 0 failed, 1 already complete" in capsys.readouterr().out
 
@@ -40,3 +41,13 @@ def test_a_folder_being_trained_elsewhere_is_refused(tmp_path, synthetic):
     with run_lock(tmp_path / "run"), pytest.raises(RunFolderError, match="being trained by another process"):
         train_run(cfg, tmp_path / "run", data=synthetic, progress=False)
     assert train_run(cfg, tmp_path / "run", data=synthetic, progress=False)["epochs_trained"] == 1
+
+
+def test_papermill_never_replaces_a_notebook_it_did_not_write(tmp_path, capsys):
+    run = tmp_path / "resnet20" / "alpha=0" / "seed=0"
+    run.mkdir(parents=True)
+    (run / "train.ipynb").write_text('{"my": "nb"}')
+    assert main(tiny_sweep_args(tmp_path, engine="papermill")) == 1
+    assert (run / "train.ipynb").read_text() == '{"my": "nb"}' and not (run / "config.json").exists()
+    out = capsys.readouterr().out
+    assert "is not an executed copy of notebooks/train_run.md" in out and "Traceback" not in out

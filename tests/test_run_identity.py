@@ -278,7 +278,7 @@ def test_truncated_history_is_warned_about(one_run, tmp_path):
 def test_stray_temporaries_and_lone_locks_are_cleaned(tmp_path):
     folder = tmp_path / "run"
     folder.mkdir()
-    (folder / "history.csv.abc.tmp").write_text("half")
+    (folder / "history.csv.k2j3x9ab.tmp").write_text("half")  # as atomic_write names them
     with run_lock(folder):
         assert not list(folder.glob("*.tmp"))
     assert not folder.exists()  # nothing but the lock was left: the folder goes

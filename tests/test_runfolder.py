@@ -1,0 +1,67 @@
+"""The run folder's own rules: what a run may delete or replace there, and how its lock is read."""
+
+import fcntl
+
+from selectivity_lib.cli import main
+from selectivity_lib.runfolder import LOCK, atomic_write, is_locked, own_temporary, run_lock
+
+S = ["--dataset", "synthetic", "--profile", "smoke", "--train-subset", "200", "--epochs", "1", "--batch-size", "64",
+     "--val-size", "100", "--no-progress", "--compile", "off"]  # fmt: skip
+
+
+def test_only_the_temporaries_a_write_of_ours_leaves_are_ours(tmp_path):
+    killed = []
+
+    def die(f):
+        f.write(b"half")
+        killed.append(next(tmp_path.glob("*.tmp")).name)
+        raise KeyboardInterrupt
+
+    try:
+        atomic_write(tmp_path / "history.csv", die)
+    except KeyboardInterrupt:
+        pass
+    assert own_temporary(killed[0])  # the name atomic_write really uses
+    for name in ("draft.tmp", "metrics.json.tmp", "notes.history.csv.abcdefgh.tmp", "history.csv.ab.tmp"):
+        assert not own_temporary(name), name
+
+
+def test_train_keeps_a_users_tmp_file_and_says_why_it_will_not_use_the_folder(tmp_path, capsys):
+    folder = tmp_path / "X"
+    folder.mkdir()
+    (folder / "draft.tmp").write_text("draft")
+    assert main(["train", *S, "--out", str(folder)]) != 0
+    assert (folder / "draft.tmp").read_text() == "draft"
+    err = capsys.readouterr().err
+    assert "draft.tmp" in err and "holds no run record" in err and "Traceback" not in err
+
+
+def test_a_users_tmp_file_beside_a_run_survives_its_lock(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "draft.tmp").write_text("draft")
+    (folder / "best.pt.k2j3x9ab.tmp").write_text("half")
+    with run_lock(folder):
+        pass
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK, "config.json", "draft.tmp"]
+
+
+def test_the_lock_is_read_with_a_shared_lock_on_a_read_only_descriptor(tmp_path, monkeypatch):
+    # NFS grants an exclusive flock only on a descriptor open for writing; a read-only check must ask for a
+    # shared one, which a training process's exclusive lock still blocks
+    asked = []
+    real = fcntl.flock
+
+    def flock(f, op):
+        asked.append((f.mode, op & (fcntl.LOCK_EX | fcntl.LOCK_SH)))
+        return real(f, op)
+
+    folder = tmp_path / "run"
+    with run_lock(folder):
+        (folder / "config.json").write_text("{}")
+        monkeypatch.setattr(fcntl, "flock", flock)
+        assert is_locked(folder)
+        monkeypatch.undo()
+    assert not is_locked(folder)
+    assert asked[0] == ("r", fcntl.LOCK_SH)
