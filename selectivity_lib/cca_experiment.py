@@ -7,14 +7,17 @@ PWCCA distance is computed for
     cross pairs:  every (alpha_r replicate, alpha = 0 replicate) pair of different seeds, rho(a_r, a_0).
 Pairs are only ever of networks with different seeds: two networks with one seed share their initialisation
 and the order of their data, and come out much closer than replicates do.
-The distances go to `<sweep>/<family>/cca_distances.csv` (one row per pair and layer), which the book
-reads; weights are not needed after that. Each row names its two runs by fingerprint (`run_key`) and the
-sampling it used, so running the analysis again as a grid grows computes only the pairs it has not got.
+The distances go to `<sweep>/<network>/cca_distances.csv` (one row per pair and layer; `table_path`), inside
+the folder analysed, one table per network family, which the book reads; weights are not needed after that.
+Each row names its two runs by fingerprint (`run_key`) and the sampling it used, so running the analysis
+again as a grid grows computes only the pairs it has not got, and carries a checksum of its own values
+(`check`), so a row edited by hand is computed again, never reused or shown.
 Memory: one family's baseline and one alpha's activations at a time, each (neurons x datapoints) per layer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import torch
 
 from .cca import position_sample, pwcca_distance
 from .data import load_cifar10, normalize, synthetic_dataset
-from .errors import DataError, RunFolderError
+from .errors import ConfigError, DataError, RunFolderError
 from .grid import arch_label
 from .models import build_model
 from .results import load_results, one_recipe
@@ -90,6 +93,42 @@ def _test_images(dataset: str, n_images: int, seed: int, data_dir: str | None) -
 
 PARAMS = ("reduce", "n_images", "max_datapoints", "sample_seed")  # how the activations were sampled
 PAIR_KEY = ("alpha", "kind", "seed_a", "seed_b", "run_a", "run_b", *PARAMS)  # one pair of trained networks
+CHECK = "check"  # a row's checksum of its pair, layer and distance
+READ_TYPES = {"run_a": str, "run_b": str, "reduce": str, CHECK: str}
+
+
+def table_path(sweep: Path, model: str, activation: str, slope: float) -> Path:
+    """Where the CCA table of one network family of `sweep` goes: `<sweep>/<network>/cca_distances.csv` (the
+    network's folder in a sweep's layout), or `<sweep>/cca_distances.csv` when `sweep` is that folder itself.
+    Always inside the folder analysed, and one file per family."""
+    name = arch_label(model, activation, slope)
+    return Path(sweep) / CCA_FILE if Path(sweep).name == name else Path(sweep) / name / CCA_FILE
+
+
+def row_checks(table: pd.DataFrame) -> pd.Series:
+    """A checksum of each row's pair (PAIR_KEY), layer and distance, from values normalised as they read back
+    (floats by repr, so a distance that changes in its last digit changes the checksum)."""
+
+    def check(row) -> str:
+        values = [repr(float(row.alpha)), row.kind, int(row.seed_a), int(row.seed_b), str(row.run_a), str(row.run_b),
+                  str(row.reduce), int(row.n_images), int(row.max_datapoints), int(row.sample_seed),
+                  int(row.layer_index), repr(float(row.distance))]  # fmt: skip
+        return hashlib.sha256("|".join(map(str, values)).encode()).hexdigest()[:16]
+
+    return table.apply(check, axis=1) if len(table) else pd.Series([], dtype=str)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CCA table as written (pandas reads floats back exactly as repr wrote them)."""
+    return pd.read_csv(path, dtype=READ_TYPES)
+
+
+def edited_rows(table: pd.DataFrame) -> pd.Series:
+    """True for each row whose checksum does not match its values (all False for a table written before rows
+    carried checksums)."""
+    if CHECK not in table:
+        return pd.Series(False, index=table.index)
+    return table[CHECK].astype(str) != row_checks(table)
 
 
 def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
@@ -109,19 +148,39 @@ def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
     return pairs
 
 
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV file ([] where it cannot be read)."""
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError):
+        return []
+
+
 def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.DataFrame], int]:
     """The rows of an earlier table at `path` by pair (PAIR_KEY values), for pairs with every layer, and the
     number of rows the file holds (1 for a file that cannot be read)."""
     if not path.is_file():
         return {}, 0
     try:
-        table = pd.read_csv(path, dtype={"run_a": str, "run_b": str, "reduce": str})
+        table = read_table(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         progress(f"note: {path} is unreadable ({e}); every pair is computed again")
         return {}, 1
     if not {*PAIR_KEY, "layer_index", "distance"} <= set(table.columns):
         progress(f"note: {path} was written without run fingerprints; every pair is computed again")
         return {}, len(table)
+    try:
+        edited = edited_rows(table)
+    except (TypeError, ValueError) as e:
+        progress(f"note: {path} holds values of the wrong kind ({e}); every pair is computed again")
+        return {}, len(table)
+    if edited.any():
+        progress(f"note: {edited.sum()} row(s) of {path} do not match their checksums (edited since they were "
+                 "written); their pairs are computed again")  # fmt: skip
+        keys = list(table[list(PAIR_KEY)].itertuples(index=False, name=None))
+        bad = {key for key, wrong in zip(keys, edited, strict=True) if wrong}
+        table = table[[key not in bad for key in keys]]
+    table = table.drop(columns=[CHECK], errors="ignore")
     groups = table.groupby(list(PAIR_KEY), sort=False)
     return {key: rows for key, rows in groups if rows.layer_index.nunique() == n_layers}, len(table)
 
@@ -165,8 +224,9 @@ def cca_experiment(
                      "different seeds")  # fmt: skip
             continue
         names = build_model(info["model"]).unit_layers
-        out = Path(family.path.iloc[0]).parents[1] / CCA_FILE
+        out = table_path(sweep, info["model"], info["activation"], info["slope"])
         cached, old_rows = _cached_rows(out, len(names), progress)
+        unchecked = out.is_file() and CHECK not in _header(out)
         keys = {p: run_key(p) for p in family.path.map(Path)}
         images, acts, tables, kept, lacking, computed_here = None, {}, [], 0, set(), 0
         base_paths = set(family.path[family.alpha == 0].map(Path))
@@ -203,7 +263,8 @@ def cca_experiment(
                      "others would drop rows of it that cannot be computed again")  # fmt: skip
             continue
         table = pd.concat(tables, ignore_index=True)
-        if computed_here or kept < old_rows:  # else the file already holds exactly this table
+        table[CHECK] = row_checks(table)
+        if computed_here or kept < old_rows or unchecked:  # else the file already holds exactly this table
             write_csv(out, table.to_dict("records"))
         written[out] = table
     if missing:
@@ -217,12 +278,30 @@ def cca_experiment(
 
 
 def _pair_rows(acts_a, acts_b, common: dict, names: list[str]) -> pd.DataFrame:
+    for name, a in zip(names, acts_a, strict=True):
+        units, datapoints = a.shape
+        if datapoints <= units:  # CCA of n units needs more than n datapoints, or every distance comes out 0
+            raise ConfigError(
+                f"layer {name} has {units} units but the sampling gives it {datapoints} datapoints: CCA needs more "
+                f"datapoints than units; raise --images (now {common['n_images']}) or --datapoints "
+                f"(now {common['max_datapoints']})"
+            )
     rows = [common | {"layer_index": i, "layer": names[i], "distance": pwcca_distance(a, b)}
             for i, (a, b) in enumerate(zip(acts_a, acts_b, strict=True))]  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def load_cca(root: str | Path) -> pd.DataFrame:
-    """All cca_distances.csv tables under `root`, concatenated (empty if none)."""
-    tables = [pd.read_csv(p) for p in sorted(Path(root).rglob(CCA_FILE))]
+    """All cca_distances.csv tables under `root`, concatenated (empty if none). A table with a row whose
+    checksum does not match its values is refused (RunFolderError): no figure shows an edited distance."""
+    tables = []
+    for path in sorted(Path(root).rglob(CCA_FILE)):
+        table = read_table(path)
+        edited = edited_rows(table)
+        if edited.any():
+            raise RunFolderError(
+                f"{edited.sum()} row(s) of {path} do not match their checksums (edited since analyse wrote them): "
+                f"run python -m selectivity_lib analyse on {path.parent} again to recompute them"
+            )
+        tables.append(table.drop(columns=[CHECK], errors="ignore"))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

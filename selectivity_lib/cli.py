@@ -29,6 +29,21 @@ from .errors import ConfigError, SelectivityError
 from .grid import EVIDENCE_GRID, epochs_done, grid_configs, grid_status, run_dir, status_table
 
 
+def at_least(low: int):
+    """An argparse type: a whole number no smaller than `low` (a negative count is an error, not a slice)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
 def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
     p.add_argument("--profile", default="cpu", help=f"compute profile: {', '.join(PROFILES)} (default cpu)")
     if single:
@@ -348,11 +363,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["positions", "mean"],
         help="datapoints of a conv layer: spatial positions (default) or per-image spatial means",
     )
-    p.add_argument("--images", type=int, default=2000, help="test images used (seeded subset)")
-    p.add_argument("--datapoints", type=int, default=10_000, help="at most this many positions per layer")
+    p.add_argument("--images", type=at_least(1), default=2000, help="test images used (seeded subset)")
+    p.add_argument(
+        "--datapoints",
+        type=at_least(2),
+        default=10_000,
+        help="at most this many positions per layer (CCA needs more than a layer's units: 64 in ResNet20)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir")
-    p.set_defaults(func=cmd_analyse)
+    p.set_defaults(
+        func=cmd_analyse,
+        interrupted="run the same command again: the tables already written are kept, and the pairs in them reused",
+    )
 
     p = sub.add_parser("bench", help="trainer vs a plain PyTorch loop: images/s, overhead, GFLOP/s, memory")
     p.add_argument("--models", nargs="+", default=["resnet20", "vgg16"], choices=MODELS)
@@ -392,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume from the last finished epoch", file=sys.stderr)
+        advice = getattr(args, "interrupted", "run the same command again to resume from the last finished epoch")
+        print(f"interrupted: {advice}", file=sys.stderr)
         return 130
     except OSError as e:  # a read-only or full disk, a path under a file, ...
         where = f" ({e.filename})" if e.filename else ""

@@ -10,7 +10,10 @@ returns three tables:
 * `units`: one row per run and unit (si, precision, dead, the class-conditional means), on request.
 
 Incomplete runs (no metrics.json yet) and damaged ones are listed in one warning and skipped, so one bad
-folder never breaks a chapter.
+folder never breaks a chapter. So are folders whose record disagrees with their place (a run copied to
+`seed=5` that records seed 0: `sweep --status` calls it a conflict) and second copies of a run already read
+(the same experiment config in two folders): a run is counted once, under the identity its record gives.
+Symlinked folders are followed, as a sweep follows them, and a folder reached twice is read once.
 
 Runs of one network (model, activation, slope) are averaged over seeds and compared across alphas only when
 they share a recipe: `one_recipe` refuses a table in which they do not, naming the fields that differ.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
+from .config import MODELS, RunConfig
 from .errors import MixedRunsError
-from .grid import arch_label
+from .grid import alpha_label, arch_label
 from .runfolder import CONFIG, HISTORY, METRICS, UNITS, read_metrics, read_record
 
 ID_COLUMNS = ["model", "activation", "slope", "alpha", "seed", "profile", "dataset"]
@@ -48,8 +53,51 @@ class Results:
 
 
 def find_run_folders(root: str | Path) -> list[Path]:
+    """Every folder under `root` holding a config.json, following symlinked folders (each real folder once,
+    so a link into the tree or a loop adds nothing), sorted."""
     root = Path(root)
-    return sorted(p.parent for p in root.rglob(CONFIG)) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    found, seen = [], set()
+    for here, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        if CONFIG in files:
+            found.append(Path(here))
+    return sorted(found)
+
+
+def _same_number(label: str, value) -> bool:
+    try:
+        return float(label) == float(value)
+    except ValueError:
+        return False
+
+
+_PLACE = re.compile(r"alpha=(?P<alpha>[^/]+)/seed=(?P<seed>[^/]+)$")
+
+
+def misplaced(folder: Path, record: dict) -> str:
+    """Why a run folder's place disagrees with the run its record holds ('' when it agrees, or when the folder
+    is not named in a sweep's alpha=<a>/seed=<s> layout)."""
+    place = _PLACE.search(Path(folder).as_posix())
+    if place is None:
+        return ""
+    cfg = record["config"]
+    recorded = (arch_label(cfg["model"], cfg["activation"], cfg["slope"]), alpha_label(cfg["alpha"]), str(cfg["seed"]))
+    named = (Path(folder).parent.parent.name, place["alpha"], place["seed"])
+    # the network folder is compared only where it is one (a sweep's <model>[-leaky<b>]), not a user's own name
+    is_network_folder = named[0].split("-leaky")[0] in MODELS
+    if _same_number(named[1], cfg["alpha"]) and _same_number(named[2], cfg["seed"]) and (
+        named[0] == recorded[0] or not is_network_folder
+    ):
+        return ""
+    return (f"its record holds {recorded[0]} alpha={recorded[1]} seed={recorded[2]}, not the run its place "
+            f"names ({named[0]}/alpha={named[1]}/seed={named[2]}): a copied or moved run, "
+            "left out; move it to its own place or delete it")  # fmt: skip
 
 
 def _column(value):
@@ -95,7 +143,7 @@ def _read_run(folder: Path, with_units: bool) -> tuple[dict, list[dict], pd.Data
             "compiled": _across_resumes(record, "compile", default=False),
         }
         | {k: v for k, v in metrics.items() if k != "layers"}
-        | {"path": str(folder)}
+        | {"path": str(folder), "misplaced": misplaced(folder, record)}
     )
     ident["recipe"] = run["recipe"]
     layers = [ident | {"layer_index": i} | row for i, row in enumerate(metrics["layers"])]
@@ -136,7 +184,7 @@ def _unit_index(layer: np.ndarray) -> np.ndarray:
 
 def load_results(root: str | Path, units: bool = False) -> Results:
     """Read every complete run under `root` (see the module docstring). Warns once about skipped folders."""
-    runs, layers, unit_tables, skipped = [], [], [], []
+    runs, layers, unit_tables, skipped, read = [], [], [], [], {}
     for folder in find_run_folders(root):
         if not (folder / METRICS).is_file():
             skipped.append((str(folder), "incomplete (no metrics.json)"))
@@ -146,6 +194,15 @@ def load_results(root: str | Path, units: bool = False) -> Results:
         except Exception as e:  # damaged JSON/npz or a folder from another program
             skipped.append((str(folder), f"unreadable ({type(e).__name__}: {e})"))
             continue
+        if run["misplaced"]:
+            skipped.append((str(folder), run.pop("misplaced")))
+            continue
+        identity = tuple(run[k] for k in (*ID_COLUMNS, "recipe"))
+        if identity in read:
+            skipped.append((str(folder), f"the same run as {read[identity]} (a copy), counted once"))
+            continue
+        read[identity] = str(folder)
+        del run["misplaced"]
         runs.append(run)
         layers += run_layers
         if run_units is not None:

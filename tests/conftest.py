@@ -53,3 +53,15 @@ def tiny_sweep_args(out, alphas=("0",), seeds=("0",), *extra: str, engine: str =
     return ["sweep", "--engine", engine, "--dataset", "synthetic", "--profile", "smoke", "--epochs", "1",
             "--val-size", "500", "--train-subset", "200", "--alphas", *alphas, "--seeds", *seeds, "--no-progress",
             "--out", str(out), *extra]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory):
+    """Four real (tiny) runs with their weights: alpha 0 and -1, seeds 0 and 1, on the synthetic data. Shared:
+    copy it before changing anything in it."""
+    from selectivity_lib.cli import main
+
+    root = tmp_path_factory.mktemp("sweep")
+    args = tiny_sweep_args(root, ["0", "-1"], ["0", "1"], "--batch-size", "100", "--train-subset", "300")
+    assert main(args) == 0
+    return root

@@ -1,30 +1,16 @@
 import itertools
 import json
 import warnings
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_sweep_args
 
 from selectivity_lib import plots
-from selectivity_lib.cca_experiment import CCA_FILE, cca_experiment, load_cca
-from selectivity_lib.cli import main
-from selectivity_lib.errors import DataError, RunFolderError
 from selectivity_lib.results import Results, load_results
 
 matplotlib.use("Agg")
-
-
-@pytest.fixture(scope="module")
-def tiny_sweep(tmp_path_factory):
-    """Four real (tiny) runs: alpha 0 and -1, seeds 0 and 1, on the synthetic data."""
-    root = tmp_path_factory.mktemp("sweep")
-    args = tiny_sweep_args(root, ["0", "-1"], ["0", "1"], "--batch-size", "100", "--train-subset", "300")
-    assert main(args) == 0
-    return root
 
 
 def test_results_tables(tiny_sweep):
@@ -47,116 +33,6 @@ def test_incomplete_and_corrupt_folders_are_skipped_with_one_warning(tiny_sweep,
         r = load_results(root)
     assert len(record) == 1 and len(r.runs) == 2
     assert {why.split(" ")[0] for _, why in r.skipped} == {"incomplete", "unreadable"}
-
-
-def test_cca_experiment_writes_sweep_level_table(tiny_sweep):
-    written = cca_experiment(tiny_sweep, n_images=100, max_datapoints=2000, progress=lambda *_: None)
-    ((path, table),) = written.items()
-    assert path == tiny_sweep / "resnet20" / CCA_FILE and path.is_file()
-    # alpha 0: 1 within pair; alpha -1: 1 within pair and the 2 cross pairs of different seeds; 19 layers each
-    assert len(table) == (1 + 1 + 2) * 19
-    assert table.distance.between(0, 1).all()
-    assert (table.seed_a != table.seed_b).all()  # same-seed networks are never paired
-    loaded = load_cca(tiny_sweep)
-    assert len(loaded) == len(table)
-    ratios = plots.cca_ratio_table(loaded)
-    assert list(ratios.alpha) == [-1.0] and ratios.layers.iloc[0] == 19
-
-
-class CountingActivations:
-    """Wraps cca_experiment's layer_activations, counting the networks whose activations it computes."""
-
-    def __init__(self, monkeypatch):
-        from selectivity_lib import cca_experiment as module
-
-        self.folders, real = [], module.layer_activations
-        monkeypatch.setattr(
-            module, "layer_activations", lambda folder, *a: self.folders.append(folder) or real(folder, *a)
-        )
-
-
-def _cca(root, **kw):
-    kw = {"n_images": 100, "max_datapoints": 2000, "progress": lambda *_: None} | kw
-    return next(iter(cca_experiment(root, **kw).values()))
-
-
-def test_cca_analysis_computes_only_new_pairs(tiny_sweep, tmp_path, monkeypatch):
-    import shutil
-
-    root = tmp_path / "copy"
-    shutil.copytree(tiny_sweep, root)
-    first = _cca(root)
-    calls = CountingActivations(monkeypatch)
-    for folder in root.rglob("best.pt"):  # a later analysis needs no weights for pairs it already has
-        folder.unlink()
-    before = (root / "resnet20" / CCA_FILE).stat().st_mtime_ns
-    again = _cca(root)
-    assert calls.folders == [] and again.equals(first)
-    assert (root / "resnet20" / CCA_FILE).stat().st_mtime_ns == before  # nothing new: the file is not rewritten
-
-    # a run retrained into its folder (new metrics.json) invalidates exactly the pairs it is in
-    for weights in tiny_sweep.rglob("best.pt"):
-        shutil.copy(weights, root / weights.relative_to(tiny_sweep))
-    retrained = root / "resnet20" / "alpha=-1" / "seed=1"
-    metrics = json.loads((retrained / "metrics.json").read_text())
-    (retrained / "metrics.json").write_text(json.dumps(metrics | {"train_seconds": metrics["train_seconds"] + 1}))
-    updated = _cca(root)
-    computed = sorted(str(Path(f).relative_to(root / "resnet20")) for f in calls.folders)
-    assert computed == ["alpha=-1/seed=0", "alpha=-1/seed=1", "alpha=0/seed=0"]  # for the 2 pairs it is in
-    assert len(updated) == len(first)
-    both = updated.merge(first, on=["alpha", "kind", "seed_a", "seed_b", "layer_index"], suffixes=("", "_old"))
-    involved = (both.alpha == -1) & ((both.kind == "within") | (both.seed_a == 1))
-    assert ((both.run_a != both.run_a_old) | (both.run_b != both.run_b_old)).eq(involved).all()
-    assert np.allclose(both.distance[~involved], both.distance_old[~involved])
-
-    # other sampling: nothing can be reused, so without weights the table stays as it was
-    (root / "resnet20" / "alpha=0" / "seed=0" / "best.pt").unlink()
-    with pytest.raises(RunFolderError, match=r"1 run\(s\) have no best.pt .*alpha=0/seed=0"):
-        _cca(root, max_datapoints=1000)
-    assert pd.read_csv(root / "resnet20" / CCA_FILE, dtype={"run_a": str, "run_b": str}).equals(updated)
-
-
-def test_cca_analysis_grows_with_the_grid_after_weights_are_gone(tiny_sweep, tmp_path):
-    import shutil
-
-    root = tmp_path / "copy"
-    shutil.copytree(tiny_sweep, root)
-    late = tmp_path / "late"
-    shutil.move(root / "resnet20" / "alpha=-1" / "seed=1", late)
-    first = _cca(root)  # alpha 0 within (0-1), alpha -1 cross (0-1)
-    assert len(first) == 2 * 19
-    for name in ("alpha=0/seed=0", "alpha=0/seed=1"):
-        (root / "resnet20" / name / "best.pt").unlink()
-    shutil.move(late, root / "resnet20" / "alpha=-1" / "seed=1")  # seed 1 of alpha -1 lands
-    with pytest.raises(RunFolderError, match=r"1 run\(s\) have no best.pt .*alpha=0/seed=0"):
-        _cca(root)  # its cross pair with alpha 0 seed 0 needs that run's weights
-    grown = pd.read_csv(root / "resnet20" / CCA_FILE, dtype={"run_a": str, "run_b": str})
-    assert sorted(set(zip(grown.alpha, grown.kind, grown.pair, strict=True))) == [
-        (-1.0, "cross", "0-1"),
-        (-1.0, "within", "0-1"),
-        (0.0, "within", "0-1"),
-    ]
-    assert grown[grown.alpha == 0].reset_index(drop=True).equals(first[first.alpha == 0].reset_index(drop=True))
-
-
-def test_cca_analysis_recomputes_a_table_without_fingerprints(tiny_sweep, tmp_path, monkeypatch):
-    import shutil
-
-    root = tmp_path / "copy"
-    shutil.copytree(tiny_sweep, root)
-    table = _cca(root)
-    table.drop(columns=["run_a", "run_b"]).to_csv(root / "resnet20" / CCA_FILE, index=False)
-    calls = CountingActivations(monkeypatch)
-    notes = []
-    assert _cca(root, progress=notes.append).equals(table)
-    assert len(calls.folders) == 4 and any("without run fingerprints" in n for n in notes)
-    (root / "resnet20" / CCA_FILE).write_text('alpha,kind\n"unterminated')
-    assert _cca(root, progress=notes.append).equals(table) and any("unreadable" in n for n in notes)
-
-
-def test_cca_analysis_refuses_more_images_than_the_test_set(tiny_sweep, tmp_path):
-    with pytest.raises(DataError, match="--images 100000: the synthetic test set has 500 images"):
-        cca_experiment(tiny_sweep, n_images=100_000, progress=lambda *_: None)
 
 
 def synthetic_results() -> tuple[Results, pd.DataFrame]:
