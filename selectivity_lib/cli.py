@@ -27,6 +27,7 @@ from .engines import ENGINES
 from .engines.cluster import CLUSTERS
 from .errors import ConfigError, SelectivityError
 from .grid import EVIDENCE_GRID, epochs_done, grid_configs, grid_status, run_dir, status_table
+from .runfolder import is_complete, is_locked
 
 
 def at_least(low: int):
@@ -168,12 +169,20 @@ def cmd_train(a: argparse.Namespace) -> int:
 def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
     if a.grid:
         if a.alphas or a.seeds is not None or a.slopes:
-            raise ConfigError("--grid evidence fixes the networks, alphas and seeds: drop --alphas, --seeds, --slopes")
-        return [c for spec in EVIDENCE_GRID for c in spec.configs(a.profile, **_common_fields(a))]
+            raise ConfigError("--grid evidence fixes the alphas, seeds and slopes: drop --alphas, --seeds, --slopes "
+                              "(--models and --activations choose parts of it)")  # fmt: skip
+        specs = [s for s in EVIDENCE_GRID if s.model in (a.models or MODELS)
+                 and s.activation in (a.activations or ACTIVATIONS)]  # fmt: skip
+        if not specs:
+            parts = ", ".join(f"{s.model} {s.activation}" for s in EVIDENCE_GRID)
+            raise ConfigError(f"--grid evidence has no {' or '.join(a.models or MODELS)} network with "
+                              f"{' or '.join(a.activations or ACTIVATIONS)}: its parts are {parts}")  # fmt: skip
+        return [c for spec in specs for c in spec.configs(a.profile, **_common_fields(a))]
     if not a.alphas:
         raise ConfigError("sweep needs --alphas (e.g. --alphas 0 -1 1), or --grid evidence for the book's grid")
     seeds = a.seeds if a.seeds is not None else list(range(PROFILES[a.profile].seeds if a.profile in PROFILES else 1))
-    return grid_configs(a.profile, a.models, a.activations, a.slopes, a.alphas, seeds, **_common_fields(a))
+    models, activations = a.models or ["resnet20"], a.activations or ["relu"]
+    return grid_configs(a.profile, models, activations, a.slopes, a.alphas, seeds, **_common_fields(a))
 
 
 def cluster_options(a: argparse.Namespace):
@@ -232,8 +241,11 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         failed = execute(todo, progress=a.progress, log=log)
     if options and options.cluster == "slurm":
         return 1 if conflicts else 0  # the array's outcome shows in `sweep ... --status`
-    ran = f"{len(todo)} submitted, {len(failed)} job(s)" if options else f"{len(todo) - len(failed)} ran, {len(failed)}"
-    print(f"sweep {root}: {ran} failed, {done} already complete, {len(busy)} left to the process or job "
+    # runs another sweep took after this one planned them: still being trained there, not failed here
+    taken = sum(not options and is_locked(r.folder) and not is_complete(r.folder) for r in todo)
+    trained = len(todo) - len(failed) - taken
+    ran = f"{len(todo)} submitted, {len(failed)} job(s)" if options else f"{trained} ran, {len(failed)}"
+    print(f"sweep {root}: {ran} failed, {done} already complete, {len(busy) + taken} left to the process or job "
           f"training them, {len(conflicts)} conflicting (left untouched)")  # fmt: skip
     for why in failed:
         print(f"  failed {why}")
@@ -311,8 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="train a grid of runs in-process, skipping complete ones")
     _experiment_args(p, single=False)
-    p.add_argument("--models", nargs="+", default=["resnet20"])
-    p.add_argument("--activations", nargs="+", default=["relu"])
+    p.add_argument("--models", nargs="+", help="default resnet20 (with --grid: the grid's parts of these models)")
+    p.add_argument("--activations", nargs="+", help="default relu (with --grid: the grid's parts with these)")
     p.add_argument("--slopes", nargs="+", type=float, help="leaky ReLU slopes (with --activations leaky_relu)")
     p.add_argument("--alphas", nargs="+", type=float)
     p.add_argument(

@@ -21,6 +21,10 @@ class RunFolderError(SelectivityError):
     """A run folder holds something other than the requested run, or is damaged."""
 
 
+class RunBusy(RunFolderError):
+    """Another process holds the run folder's lock: it is training that run now (not a failure of this one)."""
+
+
 class TrainingDiverged(SelectivityError):
     """The loss became NaN or infinite; the run folder keeps its last finished epoch."""
 

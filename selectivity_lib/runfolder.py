@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from .config import complete_experiment
-from .errors import RunFolderError
+from .errors import RunBusy, RunFolderError
 
 CONFIG, HISTORY, UNITS, METRICS = "config.json", "history.csv", "units.npz", "metrics.json"
 CHECKPOINT, BEST, LOCK = "checkpoint.pt", "best.pt", ".lock"
@@ -242,7 +242,7 @@ def run_lock(folder: Path):
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            raise RunFolderError(
+            raise RunBusy(
                 f"{folder} is being trained by another process (pid {f.read().strip() or '?'}): "
                 "wait for it to finish or stop it, then run again"
             ) from None

@@ -107,3 +107,25 @@ def test_sweep_leaves_a_run_that_another_process_trains(tmp_path, capsys):
     assert main(args) == 0
     assert "1 ran, 0 failed, 1 already complete" in capsys.readouterr().out
     assert (busy / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "flags, networks",
+    [
+        ([], {("resnet20", "relu"), ("resnet20", "leaky_relu"), ("vgg16", "relu")}),
+        (["--models", "vgg16"], {("vgg16", "relu")}),
+        (["--activations", "leaky_relu"], {("resnet20", "leaky_relu")}),
+    ],
+)
+def test_grid_parts_are_chosen_by_models_and_activations(flags, networks, tmp_path, capsys):
+    assert main(["sweep", "--grid", "evidence", "--profile", "full", *flags, "--status", "--out", str(tmp_path)]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    named = {(r.split("/")[0].split("-leaky")[0], "leaky_relu" if "-leaky" in r else "relu") for r in rows}
+    assert named == networks
+
+
+def test_a_grid_part_that_does_not_exist_is_refused(tmp_path, capsys):
+    args = ["sweep", "--grid", "evidence", "--models", "vgg16", "--activations", "leaky_relu", "--status"]
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--grid evidence has no vgg16 network with leaky_relu: its parts are" in err

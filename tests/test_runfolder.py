@@ -65,3 +65,17 @@ def test_the_lock_is_read_with_a_shared_lock_on_a_read_only_descriptor(tmp_path,
         monkeypatch.undo()
     assert not is_locked(folder)
     assert asked[0] == ("r", fcntl.LOCK_SH)
+
+
+def test_a_run_another_sweep_took_meanwhile_is_left_to_it_not_failed(tmp_path, capsys, monkeypatch):
+    from conftest import tiny_sweep_args
+
+    from selectivity_lib import grid
+
+    folder = tmp_path / "resnet20" / "alpha=0" / "seed=0"
+    with run_lock(folder):  # the other sweep starts training it right after this one planned its grid
+        monkeypatch.setattr(grid, "is_locked", lambda folder: False)
+        assert main(tiny_sweep_args(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert f"left {folder} to the process training it" in out
+    assert "0 ran, 0 failed, 0 already complete, 1 left to the process or job training them" in out

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import RunConfig
-from ..errors import ConfigError, SelectivityError
+from ..errors import ConfigError, RunBusy, SelectivityError
 from ..grid import GridRun
 from ..jobs import JOB
 from ..runfolder import write_json
@@ -79,6 +79,8 @@ class TrainTask:
                 data = data or load_data(config)
                 metrics = train_run(config, folder, data=data, progress=False)
                 print(f"done {folder}: test accuracy {metrics['test_acc']:.4f}", flush=True)
+            except RunBusy:
+                print(f"left {folder} to the process training it", flush=True)
             except SelectivityError as e:
                 print(f"error: {folder}: {e}", flush=True)
                 failed.append(f"{folder}: {e}")

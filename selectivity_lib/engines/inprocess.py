@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import SelectivityError
+from ..errors import RunBusy, SelectivityError
 from ..grid import GridRun
 
 
@@ -20,6 +20,9 @@ def execute(runs: list[GridRun], progress: bool = True, log=print) -> list[str]:
         try:
             data = data or load_data(run.config)
             train_run(run.config, run.folder, data=data, progress=progress)
+        except RunBusy:  # another sweep took it since this one planned: not a failure
+            log(f"left {run.folder} to the process training it")
+            continue
         except SelectivityError as e:
             failed.append(f"{run.folder}: {e}")
             log(f"failed {failed[-1]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import SelectivityError
+from ..errors import RunBusy, SelectivityError
 from ..grid import GridRun
 from ..notebook import EXECUTED, execute_run
 
@@ -19,9 +19,15 @@ def execute(runs: list[GridRun], progress: bool = True, log=print) -> list[str]:
         started = time.perf_counter()
         try:
             execute_run(run.config, run.folder)
+        except RunBusy:
+            log(f"left {run.folder} to the process training it")
+            continue
         except SelectivityError as e:
             failed.append(f"{run.folder}: {e}")
         except Exception as e:  # the notebook's own error, whose last line names it
+            if getattr(e, "ename", "") == RunBusy.__name__:  # raised in the notebook's kernel
+                log(f"left {run.folder} to the process training it")
+                continue
             text = str(e).strip().splitlines()
             failed.append(f"{run.folder}: {type(e).__name__}: {text[-1] if text else ''} (see {run.folder / EXECUTED})")
         else:
