@@ -7,6 +7,7 @@ stderr and exit status 2, never a traceback or a damaged run folder.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -122,6 +123,18 @@ def train_command(experiment: dict) -> str:
     "config"), naming only what departs from its profile; add --data-dir and --out. Raises ConfigError for a
     config no command line can make (a field without a flag changed)."""
     e = complete_experiment(experiment)
+    expected = [f.name for f in dataclasses.fields(RunConfig) if f.compare]
+    missing = [name for name in expected if name not in e]
+    if missing:
+        raise ConfigError(f"the record lacks {', '.join(missing)}: no command can remake a run whose config is not "
+                          "all there")  # fmt: skip
+    try:  # the record's values as a config would hold them (seed 1.0 -> 1), or its one wrong value named
+        fields = {k: v for k, v in e.items() if k in expected and k != "profile"}
+        fields["train_subset"] = 0 if fields["train_subset"] is None else fields["train_subset"]  # None: all of it
+        e = make_config(e["profile"], **fields)
+        e = e.experiment_fields()
+    except ConfigError as err:
+        raise ConfigError(f"the record is not a valid run config ({err})") from None
     leaky = e["activation"] != "relu"
     net = dict(model=e["model"], activation=e["activation"], slope=e["slope"] if leaky else None)
     base = make_config(e["profile"], **net, alpha=e["alpha"], seed=e["seed"]).experiment_fields()
@@ -131,8 +144,8 @@ def train_command(experiment: dict) -> str:
         args += ["--activation", e["activation"], "--slope", repr(float(e["slope"]))]
     for name in _FLAGS:
         value = e[name]
-        if value == base[name]:
-            continue
+        if value == base[name] or (name == "milestones" and e["schedule"] != "step"):
+            continue  # (another schedule has no milestones: --schedule alone drops the profile's)
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
             args.append(flag if value else "--no-" + flag[2:])

@@ -169,16 +169,45 @@ def _coerce(values: dict) -> dict:
         if isinstance(v, float) and v.is_integer():
             out[name] = int(v)
     if "milestones" in out:
-        out["milestones"] = tuple(_int(m, "milestones", 1) for m in out["milestones"])
+        milestones = out["milestones"]
+        if isinstance(milestones, str):  # "100,150" (a papermill or YAML string)
+            milestones = [_float(m, "milestones") for m in milestones.replace(",", " ").split()]
+        elif isinstance(milestones, int | float) and not isinstance(milestones, bool):
+            milestones = [milestones]  # one milestone given as a number
+        elif not isinstance(milestones, list | tuple):
+            raise ConfigError(f"milestones must be a list of epochs such as [100, 150], got {milestones!r}")
+        out["milestones"] = tuple(_int(m, "milestones", 1) for m in milestones)
+    for name in BOOL_FIELDS:
+        if name in out:
+            out[name] = _bool(out[name], name)
     if isinstance(out.get("compile"), bool):
         out["compile"] = "on" if out["compile"] else "off"
     if out.get("layers") is not None:
         layers = out["layers"]
-        out["layers"] = tuple(layers.split(",")) if isinstance(layers, str) else tuple(layers)
+        if isinstance(layers, str):
+            layers = layers.split(",")
+        if not isinstance(layers, list | tuple) or not all(isinstance(name, str) for name in layers):
+            raise ConfigError(f"layers must be unit layer names such as 'conv1,layer1.0.conv1', got {layers!r}")
+        out["layers"] = tuple(layers)
     for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
         if name in out:
             out[name] = _float(out[name], name) + 0.0  # -0.0 -> 0.0: one run, one folder
     return out
+
+
+BOOL_FIELDS = ("nesterov", "channels_last")
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _bool(value, name: str) -> bool:
+    """True or False, from a bool or the words a papermill or YAML parameter may carry ('no' is False); anything
+    else is refused, never taken for True because it is a non-empty string."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if isinstance(value, str | int) and word in _TRUE + _FALSE:
+        return word in _TRUE
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 def _float(value, name: str) -> float:
@@ -209,8 +238,9 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(f"unknown {name} {getattr(cfg, key)!r}: choose one of {', '.join(allowed)}")
     for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
         _float(getattr(cfg, name), name)
-    if not isinstance(cfg.nesterov, bool):
-        raise ConfigError(f"nesterov must be true or false, got {cfg.nesterov!r}")
+    for name in BOOL_FIELDS:
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"{name} must be true or false, got {getattr(cfg, name)!r}")
     if cfg.activation == "relu" and cfg.slope != 0:
         raise ConfigError(f"slope={cfg.slope} needs activation='leaky_relu'; plain ReLU has slope 0")
     if cfg.activation == "leaky_relu" and not 0 < cfg.slope < 1:

@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 
@@ -73,3 +74,36 @@ def test_vgg16_trains_fewer_epochs_at_full_only():
     assert make_config("full").epochs == 20
     assert make_config("paper", model="vgg16").epochs == 200 and make_config("cpu", model="vgg16").epochs == 12
     assert make_config("full", model="vgg16", epochs=14).epochs == 14
+
+
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("channels_last", "no", False),
+        ("channels_last", "True", True),
+        ("nesterov", "off", False),
+        ("nesterov", 1, True),
+        ("milestones", 1, (1,)),
+        ("milestones", "1, 2", (1, 2)),
+        ("layers", "conv1", ("conv1",)),
+    ],
+)
+def test_parameters_as_papermill_passes_them_are_read_strictly(field, value, expected):
+    assert getattr(make_config("smoke", **{field: value}), field) == expected
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("channels_last", "maybe", "channels_last must be true or false, got 'maybe'"),
+        ("nesterov", "yes please", "nesterov must be true or false"),
+        ("nesterov", 2, "nesterov must be true or false, got 2"),
+        ("layers", 5, "layers must be unit layer names"),
+        ("layers", [5], "layers must be unit layer names"),
+        ("milestones", {"a": 1}, "milestones must be a list of epochs"),
+        ("milestones", "x", "milestones must be a number, got 'x'"),
+    ],
+)
+def test_bad_parameters_are_one_config_error(field, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        make_config("smoke", **{field: value})

@@ -378,3 +378,46 @@ def test_a_run_retrained_from_its_command_matches(tmp_path, capsys):
         assert a[key] == pytest.approx(b[key], rel=1e-6), key
     assert main(["command", str(tmp_path / "absent")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(profile="smoke", schedule="linear", warmup_epochs=0.5),
+        dict(profile="paper", schedule="cosine"),
+        dict(profile="cpu", schedule="linear", alpha=-2.0, seed=4),
+    ],
+)
+def test_train_command_remakes_runs_of_any_schedule(overrides):
+    from selectivity_lib.cli import build_parser, train_command, train_config
+
+    profile = overrides.pop("profile")
+    cfg = make_config(profile, **overrides)
+    command = train_command(cfg.experiment_fields())
+    assert "--milestones" not in command
+    assert train_config(build_parser().parse_args(command.split()[3:])).experiment_fields() == cfg.experiment_fields()
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (dict(seed=1.0), None),  # a whole number written as a float still names the run
+        (dict(nesterov="yes"), None),
+        (dict(nesterov="perhaps"), "the record is not a valid run config (nesterov must be true or false"),
+        (dict(seed=1.5), "the record is not a valid run config (seed must be a whole number, got 1.5)"),
+        (dict(lr="deleted"), "the record lacks lr"),
+    ],
+)
+def test_command_on_an_edited_record_prints_a_command_or_one_line(one_run, tmp_path, capsys, edit, message):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir(one_run, tiny()), run)
+    record = json.loads((run / CONFIG).read_text())
+    record["config"] |= edit
+    record["config"] = {k: v for k, v in record["config"].items() if v != "deleted"}
+    (run / CONFIG).write_text(json.dumps(record))
+    code = main(["command", str(run)])
+    out, err = capsys.readouterr()
+    if message is None:
+        assert code == 0 and out.startswith("python -m selectivity_lib train --profile smoke") and not err
+    else:
+        assert code == 2 and message in err and "usage" not in err and "Traceback" not in err
