@@ -31,7 +31,7 @@ from .errors import ConfigError, DataError, RunFolderError
 from .grid import arch_label
 from .models import build_model
 from .results import load_results, one_recipe
-from .runfolder import BEST, CONFIG, load_tensors, read_json, run_key, write_csv
+from .runfolder import BEST, CONFIG, load_state, load_tensors, read_json, run_key, write_csv
 
 CCA_FILE = "cca_distances.csv"
 
@@ -57,7 +57,8 @@ def layer_activations(
     record = read_json(folder / CONFIG)
     cfg = record["config"]
     model = build_model(cfg["model"], cfg["activation"], cfg["slope"], record["data"]["num_classes"])
-    model.load_state_dict(load_tensors(folder / BEST))
+    restore = "restore the run's own best.pt, or retrain the run"
+    load_state(model, load_tensors(folder / BEST, what=restore), folder / BEST, restore)
     model.eval()
     n = len(images)
     parts, picks = None, None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -84,7 +85,24 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def save_tensors(path: Path, obj) -> None:
-    atomic_write(path, lambda f: torch.save(obj, f))
+    def write(f):
+        try:
+            torch.save(obj, f)
+        except RuntimeError as e:  # torch's zip writer reports a full disk or a failed write as a RuntimeError
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise OSError(errno.EIO, f"writing failed ({reason}); the disk may be full", str(path)) from None
+
+    atomic_write(path, write)
+
+
+def load_state(model: torch.nn.Module, state: dict, path: Path, what: str) -> None:
+    """Put the weights `state` (read from `path`) into `model`; weights of another network are a RunFolderError
+    that ends with `what` to do, not load_state_dict's traceback."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError, KeyError) as e:
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise RunFolderError(f"{path} holds weights that do not fit this run's network ({reason}): {what}") from None
 
 
 def load_tensors(path: Path, map_location="cpu", what: str = "delete it"):

@@ -49,6 +49,7 @@ from .runfolder import (
     UNITS,
     atomic_write,
     check_reusable,
+    load_state,
     load_tensors,
     read_metrics,
     record_resume,
@@ -447,7 +448,7 @@ def _train_locked(config: RunConfig, out: Path, data: ImageData, progress: bool)
     history, best, start_epoch = [], {"epoch": 0, "val_acc": -1.0}, 0
     if (out / CHECKPOINT).is_file():
         ckpt = load_checkpoint(out, config, trainer.device)
-        trainer.model.load_state_dict(ckpt["model"])
+        load_state(trainer.model, ckpt["model"], out / CHECKPOINT, f"delete {out / CHECKPOINT} to start the run over")
         trainer.optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
         record_resume(out, record["environment"], start_epoch)
@@ -494,7 +495,8 @@ def best_weights(trainer: Trainer, out: Path, history: list, best: dict) -> dict
 def finish_run(trainer: Trainer, out: Path, history: list, best: dict) -> dict:
     """Evaluate the best-validation weights on the test set; write units.npz, then metrics.json."""
     cfg = trainer.config
-    trainer.model.load_state_dict(best_weights(trainer, out, history, best))
+    lost = f"delete {out / CHECKPOINT}, {out / BEST} and {out / HISTORY} to train the run again"
+    load_state(trainer.model, best_weights(trainer, out, history, best), out / BEST, lost)
     test = trainer.evaluate(trainer.test_x, trainer.test_y, units=True)
     top_n = min(cfg.precision_top_n, len(trainer.test_y))
     if top_n < cfg.precision_top_n:

@@ -79,3 +79,35 @@ def test_a_run_another_sweep_took_meanwhile_is_left_to_it_not_failed(tmp_path, c
     out = capsys.readouterr().out
     assert f"left {folder} to the process training it" in out
     assert "0 ran, 0 failed, 0 already complete, 1 left to the process or job training them" in out
+
+
+def test_a_failed_write_inside_torch_save_is_one_line_and_leaves_no_temporary(tmp_path, capsys, monkeypatch):
+    import torch
+
+    def full(obj, f):  # what torch's zip writer raises when the disk fills mid-file
+        f.write(b"PK")
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file")
+
+    monkeypatch.setattr(torch, "save", full)
+    run = tmp_path / "run"
+    assert main(["train", *S, "--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "writing failed" in err and "the disk may be full" in err and "Traceback" not in err
+    assert not list(run.glob("*.tmp")) and not (run / "checkpoint.pt").exists()
+
+
+def test_weights_of_another_network_are_named_not_a_traceback(tiny_sweep, tmp_path, capsys):
+    import shutil
+
+    import torch
+
+    from selectivity_lib.models import build_model
+
+    root = tmp_path / "T"
+    shutil.copytree(tiny_sweep, root)
+    torch.save(build_model("vgg16").state_dict(), root / "resnet20" / "alpha=0" / "seed=0" / "best.pt")
+    (root / "resnet20" / "cca_distances.csv").unlink(missing_ok=True)
+    assert main(["analyse", str(root), "--images", "100", "--datapoints", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert "alpha=0/seed=0/best.pt holds weights that do not fit this run's network" in err
+    assert "Traceback" not in err and err.count("\n") == 1
