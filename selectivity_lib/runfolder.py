@@ -113,11 +113,22 @@ def load_tensors(path: Path, map_location="cpu", what: str = "delete it"):
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        # torch's own message goes on to suggest weights_only=False, which would run the file's code: cut it
-        reason = str(e).split("\n")[0].split("(1) ")[0].strip().rstrip(".:") or type(e).__name__
+        reason = _load_failure(str(e)) or type(e).__name__
         raise RunFolderError(
             f"{path} is damaged or not a checkpoint of this project ({reason[:200]}): {what}"
         ) from None
+
+
+def _load_failure(text: str) -> str:
+    """Why torch.load refused a file, in our words. Its own message for a file holding Python objects goes on
+    to explain how to load it anyway (weights_only=False, which would run the file's code): never repeated."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # torch bolds part of it for a terminal
+    if "Weights only load failed" in text:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        if found is None:
+            return "it is not a file that torch.save wrote (its bytes do not read as tensors)"
+        return f"it holds Python objects ({found.group(1)}), not only tensors, and this project never unpickles those"
+    return text.strip().split("\n")[0].strip().rstrip(".:")[:200]
 
 
 def read_json(path: Path, what: str = "delete it or the whole run folder to start over") -> dict:
@@ -134,7 +145,8 @@ def read_json(path: Path, what: str = "delete it or the whole run folder to star
 def read_record(folder: Path) -> dict:
     """A run folder's config.json, checked for shape, with fields added since it was written filled in."""
     path = Path(folder) / CONFIG
-    record = read_json(path)
+    # deleting config.json alone would leave files with no record, which no run writes over: the folder goes
+    record = read_json(path, f"move {Path(folder)} aside (or delete it) and run the same command to train it again")
     if not isinstance(record.get("config"), dict) or not isinstance(record.get("data"), dict):
         raise RunFolderError(
             f"{path} is not a run record of this project (no 'config' and 'data' objects): delete the folder "
