@@ -121,9 +121,11 @@ def _fingerprint_files(*folders: Path) -> str:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
             for name in sorted(filenames):
-                st = os.stat(os.path.join(dirpath, name))  # an image edited in place changes size or mtime
+                # an image edited in place changes its status-change time (ctime), which, unlike its size and
+                # mtime, no tool can set back (touch -r restores the mtime only)
+                st = os.stat(os.path.join(dirpath, name))
                 rel = os.path.relpath(os.path.join(dirpath, name), folder)
-                h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+                h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 

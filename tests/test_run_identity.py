@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from types import SimpleNamespace
 
@@ -265,6 +266,14 @@ def test_cache_fingerprint_sees_an_image_edited_in_place(tmp_path):
     before = _fingerprint_files(tmp_path / "train")
     image.write_bytes(b"54321")  # same name, same size
     os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
+    assert _fingerprint_files(tmp_path / "train") != before
+    # replaced with the same size and its old mtime put back (touch -r): the ctime still moves
+    stamp = image.stat()
+    before = _fingerprint_files(tmp_path / "train")
+    time.sleep(0.01)
+    image.write_bytes(b"99999")
+    os.utime(image, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert image.stat().st_size == stamp.st_size and image.stat().st_mtime_ns == stamp.st_mtime_ns
     assert _fingerprint_files(tmp_path / "train") != before
 
 
