@@ -218,6 +218,12 @@ def cluster_options(a: argparse.Namespace):
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
+    if a.engine == "submitit" and a.gpus_per_task > 0:  # the tasks asked for a GPU: use it or fail loudly
+        if a.device == "cpu":
+            raise ConfigError("--gpus-per-task asks each task for a GPU, and --device cpu would leave it idle: "
+                              "drop one of them")  # fmt: skip
+        if a.device == "auto":
+            a.device = "cuda"  # not auto: a node where CUDA is unusable fails its task instead of training on CPU
     configs = sweep_configs(a)  # validates the whole grid before anything runs
     root = Path(a.out) if a.out else Path("runs") / a.profile
     options = cluster_options(a) if a.engine == "submitit" else None  # checked before anything runs, too

@@ -104,7 +104,7 @@ def test_slurm_script_asks_for_an_array_with_requeue_signal_gpus_and_time(tmp_pa
     text = script.read_text()
     for line in ("#SBATCH --array=0-2%2", "#SBATCH --signal=USR2@120", "#SBATCH --requeue", "#SBATCH --time=90",
                  "#SBATCH --gpus-per-task=1", "#SBATCH --cpus-per-task=8", "#SBATCH --partition=gpu",
-                 "#SBATCH --mem=16GB", "#SBATCH --account=abc"):  # fmt: skip
+                 "#SBATCH --mem=16GB", "#SBATCH --account=abc", "#SBATCH --ntasks=1"):  # fmt: skip
         assert line in text.splitlines(), line
     assert "srun" in text and "submitit.core._submit" in text
     jobs = sorted(json.loads(p.read_text())["job_id"] for p in root.rglob(JOB))
@@ -139,3 +139,23 @@ def test_cluster_options_are_checked():
         ClusterOptions(time_min=0).validate()
     with pytest.raises(ConfigError, match="leaves no time"):
         ClusterOptions(time_min=1, signal_delay_s=120).validate()
+
+
+def test_a_gpu_array_trains_on_the_gpu_or_fails(tmp_path, monkeypatch, capsys):
+    from selectivity_lib.engines import cluster
+
+    asked = []
+    monkeypatch.setattr(cluster, "submit", lambda root, todo, options, log: asked.extend(todo) or [])
+    assert main(sweep(tmp_path / "a", "--cluster", "local", "--gpus-per-task", "1")) == 0
+    assert {r.config.device for r in asked} == {"cuda"}  # never auto: no silent CPU fallback on a GPU node
+    assert main(sweep(tmp_path / "b", "--cluster", "local", "--gpus-per-task", "1", "--device", "cpu")) == 2
+    assert "--device cpu would leave it idle" in capsys.readouterr().err
+
+
+def test_a_wrong_data_dir_is_refused_before_anything_is_queued(tmp_path, fake_slurm, capsys):
+    args = sweep(tmp_path / "sweep", "--cluster", "slurm")
+    args[args.index("synthetic")] = "cifar10"
+    assert main([*args, "--data-dir", str(tmp_path / "no-cifar")]) == 2
+    err = capsys.readouterr().err
+    assert "no CIFAR-10 in" in err and "filesystem the compute nodes share" in err and "Traceback" not in err
+    assert not list(fake_slurm.iterdir()) and not (tmp_path / "sweep").exists()

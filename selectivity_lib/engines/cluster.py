@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import RunConfig
-from ..errors import ConfigError, RunBusy, SelectivityError
+from ..errors import ConfigError, DataError, RunBusy, SelectivityError
 from ..grid import GridRun
 from ..jobs import JOB
 from ..runfolder import write_json
@@ -96,6 +96,21 @@ class TrainTask:
         return submitit.helpers.DelayedSubmission(self, runs)
 
 
+def check_data(config: RunConfig) -> None:
+    """Refuse (DataError) a CIFAR-10 location that holds no copy, here, before tasks that would all fail on it
+    are queued. The tasks read the same path, so on a cluster it must be on a filesystem the nodes share."""
+    if config.dataset != "cifar10":
+        return
+    from ..data import detect_layout, resolve_data_dir
+
+    root, source = resolve_data_dir(config.data_dir)
+    if detect_layout(root) is None:
+        raise DataError(
+            f"no CIFAR-10 in {root} (from the {source}), and every task would read it there: pass --data-dir "
+            "with a folder on a filesystem the compute nodes share that holds cifar-10-batches-py/ or train/ and test/"
+        )
+
+
 def _executor(root: Path, options: ClusterOptions):
     import submitit
 
@@ -108,7 +123,10 @@ def _executor(root: Path, options: ClusterOptions):
             slurm_gpus_per_task=options.gpus_per_task or None,
             slurm_array_parallelism=options.array_parallelism,
             slurm_signal_delay_s=options.signal_delay_s,
-            slurm_additional_parameters={"requeue": True, **options.sbatch},  # preempted tasks go back in the queue
+            # requeue: preempted tasks go back in the queue. SLURM (23.11 and later) refuses --gpus-per-task without
+            # an explicit task count, so a GPU array states its one task
+            slurm_additional_parameters={"requeue": True, **({"ntasks": 1} if options.gpus_per_task else {}),
+                                         **options.sbatch},  # fmt: skip
         )
         if options.mem_gb is not None:
             params["slurm_mem_gb"] = options.mem_gb
@@ -142,6 +160,8 @@ def submit(root: str | Path, todo: list[GridRun], options: ClusterOptions, progr
             "no SLURM here (sbatch and srun not found on PATH): run the sweep on the cluster's login node, or "
             "use --cluster local to run the same tasks on this machine"
         )
+    if options.cluster in ("slurm", "local") and todo:
+        check_data(todo[0].config)  # before anything is queued: a wrong path would fail every task
     root = Path(root).resolve()
     chunks = [todo[i : i + options.runs_per_job] for i in range(0, len(todo), options.runs_per_job)]
     if not chunks:
