@@ -227,7 +227,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     configs = sweep_configs(a)  # validates the whole grid before anything runs
     root = Path(a.out) if a.out else Path("runs") / a.profile
     options = cluster_options(a) if a.engine == "submitit" else None  # checked before anything runs, too
-    statuses = grid_status(root, configs)
+    statuses = grid_status(root, configs, forget_unknown=a.forget_unknown)
     if a.status:
         print(status_table(statuses, root))
         return 0
@@ -380,6 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-parallel", type=int, default=1, help="local: processes at once")
     c.add_argument("--runs-per-job", type=int, default=1, help="runs trained one after another by each task")
     c.add_argument("--sbatch", nargs="+", metavar="KEY=VALUE", help="extra #SBATCH settings, e.g. account=abc")
+    c.add_argument(
+        "--forget-unknown",
+        action="store_true",
+        help="resubmit runs whose recorded job the scheduler no longer reports (sacct disabled or purged, an id "
+        "from another cluster). Risk: if that job is in fact still running, the run is trained twice at once, and "
+        "the second trainer stops at the run's lock",
+    )
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("command", help="print the train command that retrains a run folder's run")

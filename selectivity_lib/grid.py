@@ -144,7 +144,7 @@ def epochs_done(folder: Path) -> int:
         return 0
 
 
-def run_status(run: GridRun) -> RunStatus:
+def run_status(run: GridRun, forget_unknown: bool = False) -> RunStatus:
     """What the run's folder, its lock and the job recorded in it (if any) say about the run now."""
     if run.state == COMPLETE:
         return RunStatus(run, "complete")
@@ -163,12 +163,16 @@ def run_status(run: GridRun) -> RunStatus:
         return RunStatus(run, "partial" if done else "not started", note=epochs)
     if job.state == "ended":
         return RunStatus(run, "failed", job.job_id, f"{epochs}; {job.note}" if epochs else job.note)
+    if job.state == "unknown" and forget_unknown:
+        note = "the scheduler does not know its job: trained again (--forget-unknown)"
+        return RunStatus(run, "failed", job.job_id, f"{epochs}; {note}" if epochs else note)
     return RunStatus(run, job.state, job.job_id, job.note or epochs)
 
 
-def grid_status(root: str | Path, configs: list[RunConfig]) -> list[RunStatus]:
-    """`plan`, with what is being trained now: the state of every run of the grid."""
-    return [run_status(r) for r in plan(root, configs)]
+def grid_status(root: str | Path, configs: list[RunConfig], forget_unknown: bool = False) -> list[RunStatus]:
+    """`plan`, with what is being trained now: the state of every run of the grid. With `forget_unknown`, a run
+    whose recorded job the scheduler does not report is taken as failed (to train again), not as busy."""
+    return [run_status(r, forget_unknown) for r in plan(root, configs)]
 
 
 def status_table(statuses: list[RunStatus], root: Path) -> str:

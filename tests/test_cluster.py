@@ -159,3 +159,61 @@ def test_a_wrong_data_dir_is_refused_before_anything_is_queued(tmp_path, fake_sl
     err = capsys.readouterr().err
     assert "no CIFAR-10 in" in err and "filesystem the compute nodes share" in err and "Traceback" not in err
     assert not list(fake_slurm.iterdir()) and not (tmp_path / "sweep").exists()
+
+
+def test_sbatch_refusing_the_array_is_one_line_and_leaves_no_folders(tmp_path, fake_slurm, capsys):
+    sbatch = os.environ["PATH"].split(os.pathsep)[0] + "/sbatch"
+    with open(sbatch, "w") as f:
+        f.write("#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid account' >&2\nexit 1\n")
+    root = tmp_path / "sweep"
+    assert main(sweep(root, "--cluster", "slurm", "--sbatch", "account=nope")) == 2
+    err = capsys.readouterr().err  # sbatch's own line, which it prints as it refuses, then ours
+    assert err.strip().splitlines()[-1].startswith("error: sbatch refused") and "Traceback" not in err
+    assert "sbatch refused the array (sbatch: error: Batch job submission failed: Invalid account)" in err
+    assert not (root / "resnet20").exists()
+
+
+@pytest.mark.parametrize("record", ['{}', '{"job_id": null}', '{"job_id": true}', '[]', '{"cluster": "slurm"}'])
+def test_a_malformed_job_record_is_named_not_a_traceback(tmp_path, capsys, record):
+    run = tmp_path / "resnet20" / "alpha=0" / "seed=0"
+    run.mkdir(parents=True)
+    (run / JOB).write_text(record)
+    assert main(sweep(tmp_path, "--status", alphas=("0",))) == 0
+    out = capsys.readouterr().out
+    assert "job.json" in out and "Traceback" not in out
+    assert "not started" in out  # never taken for a job that trains it
+
+
+def test_a_job_id_as_a_number_is_read(tmp_path, capsys):
+    run = tmp_path / "resnet20" / "alpha=0" / "seed=0"
+    run.mkdir(parents=True)
+    (run / JOB).write_text(json.dumps({"cluster": "local", "job_id": 999999999}))
+    assert main(sweep(tmp_path, "--status", alphas=("0",))) == 0
+    assert "failed" in capsys.readouterr().out  # its process is gone
+
+
+def test_a_local_job_is_alive_only_on_its_host_and_as_its_own_process(tmp_path):
+    import datetime
+    import socket
+
+    from selectivity_lib.jobs import local_job_alive
+
+    now = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    me = {"cluster": "local", "job_id": str(os.getpid()), "submitted": now, "host": socket.gethostname()}
+    assert local_job_alive(me)
+    assert not local_job_alive(me | {"host": "another-machine"})  # a tree copied from elsewhere
+    assert not local_job_alive(me | {"submitted": "2020-01-01T00:00:00+00:00"})  # the number was reused since
+    assert not local_job_alive(me | {"job_id": "999999999"})
+
+
+def test_forget_unknown_resubmits_runs_the_scheduler_does_not_report(tmp_path, fake_slurm, capsys):
+    root = tmp_path / "sweep"
+    args = sweep(root, "--cluster", "slurm", alphas=("0",))
+    assert main(args) == 0
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n")  # the scheduler has forgotten the job
+    capsys.readouterr()
+    assert main(sweep(root, "--status", alphas=("0",))) == 0
+    assert "unknown" in capsys.readouterr().out
+    assert main(args) == 0 and len(list(fake_slurm.iterdir())) == 1  # left alone by default
+    assert main([*args, "--forget-unknown"]) == 0
+    assert len(list(fake_slurm.iterdir())) == 2

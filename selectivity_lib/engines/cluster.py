@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 from ..config import RunConfig
 from ..errors import ConfigError, DataError, RunBusy, SelectivityError
 from ..grid import GridRun
-from ..jobs import JOB
+from ..jobs import JOB, last_error
 from ..runfolder import write_json
 
 CLUSTERS = ("slurm", "local", "debug")
@@ -147,6 +148,7 @@ def _record(job, chunk: list[GridRun], options: ClusterOptions) -> None:
                 "stdout": str(job.paths.stdout),
                 "stderr": str(job.paths.stderr),
                 "submitted": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "host": socket.gethostname(),  # where a local job's process number means something
             },
         )
 
@@ -166,14 +168,21 @@ def submit(root: str | Path, todo: list[GridRun], options: ClusterOptions, progr
     chunks = [todo[i : i + options.runs_per_job] for i in range(0, len(todo), options.runs_per_job)]
     if not chunks:
         return []
-    for chunk in chunks:
-        for run in chunk:
-            run.folder.mkdir(parents=True, exist_ok=True)
+    made = [run.folder for run in todo if not run.folder.exists()]
+    for run in todo:
+        run.folder.mkdir(parents=True, exist_ok=True)
     executor = _executor(root, options)
     task = TrainTask()
     args = [[(r.config, str(r.folder.resolve())) for r in chunk] for chunk in chunks]
     if options.cluster == "slurm":
-        jobs = executor.map_array(task, args)
+        try:
+            jobs = executor.map_array(task, args)
+        except Exception as e:  # sbatch said no (a bad account, partition or limit): nothing is queued
+            _remove_empty(made, root)
+            raise SelectivityError(
+                f"sbatch refused the array ({_sbatch_reason(e)}): nothing was queued; fix what it names "
+                "(--partition, --time, --gpus-per-task, --sbatch account=...) and run the same sweep again"
+            ) from None
         for job, chunk in zip(jobs, chunks, strict=True):
             _record(job, chunk, options)
         progress(f"submitted array {jobs[0].job_id.split('_')[0]}: {len(jobs)} tasks, {len(todo)} runs")
@@ -200,10 +209,32 @@ def submit(root: str | Path, todo: list[GridRun], options: ClusterOptions, progr
     return errors
 
 
+def _sbatch_reason(error: Exception) -> str:
+    """The line of sbatch's answer that says why it refused (its 'sbatch: error: ...' lines)."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    named = [ln for ln in lines if "error" in ln.lower()]
+    return ((named or lines or [type(error).__name__])[-1])[:300]
+
+
+def _remove_empty(folders: list[Path], root: Path) -> None:
+    """Remove the run folders this submission made, and their parents up to `root`, where they are empty."""
+    for folder in folders:
+        for path in [folder, *folder.parents]:
+            if path == root or root not in path.parents:
+                break
+            try:
+                path.rmdir()  # only an empty folder goes
+            except OSError:
+                break
+
+
 def _outcome(job) -> list[str]:
     try:
         job.result()
         return []
     except Exception as e:  # the task's own summary, or the process's death
-        text = str(e).strip().splitlines()
-        return [f"job {job.job_id}: {text[-1] if text else type(e).__name__}"]
+        # the task's error log names the error; submitit's own message ends with a log path or an INFO line
+        logged = last_error({"stderr": str(job.paths.stderr)})
+        text = [ln for ln in str(e).strip().splitlines() if ln.strip() and "INFO" not in ln]
+        named = [ln for ln in text if "Error" in ln or ln.startswith("error:")]
+        return [f"job {job.job_id}: {logged or (named or text or [type(e).__name__])[-1]}"]
