@@ -108,6 +108,7 @@ def recorded_job(folder: Path, ask_scheduler: bool = True) -> RecordedJob | None
     if state in ACTIVE:  # started, not yet training (decoding data, or between two runs of its task)
         return RecordedJob(job["job_id"], "running")
     if state == "UNKNOWN":
-        return RecordedJob(job["job_id"], "unknown", "the scheduler did not say; not resubmitted (--forget-unknown resubmits it)")
+        note = "the scheduler did not say; not resubmitted (--forget-unknown resubmits it)"
+        return RecordedJob(job["job_id"], "unknown", note)
     note = last_error(job) or f"job ended ({state.lower()}) before the run completed"
     return RecordedJob(job["job_id"], "ended", note)
