@@ -350,8 +350,11 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     from selectivity_lib.grid import EVIDENCE_GRID
 
     configs = sweep_configs(build_parser().parse_args(["sweep", "--profile", "full", "--grid", "evidence"]))
-    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 50
-    assert [c.alpha for c in configs[:12]] == list(EVIDENCE_GRID[0].alphas) and {c.seed for c in configs[:12]} == {0}
+    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 16 * 3 + 13 * 3 + 8 + 6
+    first = len(EVIDENCE_GRID[0].alphas)
+    assert [c.alpha for c in configs[:first]] == list(EVIDENCE_GRID[0].alphas)
+    assert {c.seed for c in configs[:first]} == {0}
+    assert [c.seed for c in configs[3 * first : 3 * first + 13]] == [3] * 13  # then seeds 3-5
     assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
 
 
