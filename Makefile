@@ -2,7 +2,7 @@
 #   make main    set up, then build the book into _build/html from the committed runs/ (the main job)
 #   make runs    set up, then train the book's grid (grid.EVIDENCE_GRID, profile full) into runs/full; resumable
 #                (ALPHAS="..." [SEEDS="..."] trains a ResNet20 grid of those instead)
-#   make test    set up, then lint and run the test suite
+#   make test    set up, then lint (ruff check and ruff format --check) and run the test suite
 #   make bench   set up, then the speed benchmark (project trainer vs a plain PyTorch loop)
 #   make book    set up, then build the Jupyter Book into _build/html from the committed runs/
 #   make gpu-check  where a CUDA device is visible, benchmark and a short run on it, into benchmarks/
@@ -32,6 +32,7 @@ runs: setup
 
 lint: setup
 	$(PY) -m ruff check selectivity_lib tests browser_tests
+	$(PY) -m ruff format --check selectivity_lib tests browser_tests
 
 test: lint
 	$(PY) -m pytest -q

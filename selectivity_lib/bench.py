@@ -566,8 +566,15 @@ def run_activation_benchmark(
         f"device: {device_name}, {torch.get_num_threads()} threads, torch {torch.__version__}, data {data.name}, "
         f"batch {batch_size}, trainer at alpha = 0, leaky slope {LEAKY_SLOPE}, best of {rounds} rounds"
     )
-    report = {"device": device_name, "torch": torch.__version__, "batch_size": batch_size, "rounds": rounds,
-              "steps": steps, "rows": [], "summary": {}}  # fmt: skip
+    report = {
+        "device": device_name,
+        "torch": torch.__version__,
+        "batch_size": batch_size,
+        "rounds": rounds,
+        "steps": steps,
+        "rows": [],
+        "summary": {},
+    }
     modes = {"eager": "off", "torch.compile": "on"} if compile else {"eager": "off"}
     for model_name in models:
         specs = {

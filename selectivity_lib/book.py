@@ -83,8 +83,10 @@ def book_profile(needs: tuple[tuple[str, str], ...] = (("resnet20", "relu"),), c
     has_cca = {name: not cca or any((root / name).rglob(CCA_FILE)) for name in present}
     for name, networks in present.items():
         ratios = cca_ratio_alphas(root / name) if cca and has_cca[name] else {}
-        if all(networks.get(net, 0) >= alphas_needed(net) and (not cca or ratios.get(net, 0) >= alphas_needed(net) - 1)
-               for net in needs):  # fmt: skip
+        if all(
+            networks.get(net, 0) >= alphas_needed(net) and (not cca or ratios.get(net, 0) >= alphas_needed(net) - 1)
+            for net in needs
+        ):
             return name
     partial = [name for name, networks in present.items() if has_cca[name] and all(net in networks for net in needs)]
     if partial:  # max keeps the first of equals, so BOOK_PROFILES' order breaks ties
@@ -171,8 +173,10 @@ def downloadable_notebook(executed: Path, out: Path) -> int:
             continue
         cell = cells.get(scrapbook.get("cell"))
         if cell is None:
-            raise ValueError(f"{executed}: glued output {name!r} names no executed cell; was it glued with "
-                             "selectivity_lib.book.glue? (myst_nb.glue does not record its cell)")  # fmt: skip
+            raise ValueError(
+                f"{executed}: glued output {name!r} names no executed cell; was it glued with "
+                "selectivity_lib.book.glue? (myst_nb.glue does not record its cell)"
+            )
         cell.outputs.append(nbformat.from_dict(output))
         placed += 1
     nbformat.write(notebook, out)
@@ -210,7 +214,8 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
     cut = [f"cut at {scale * b:g}" for b, end in ends if end == b != mean]
     return (
         f"{scale * mean:.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
-        + "".join(f"{c}, " for c in cut) + f"n = {len(sel)})"
+        + "".join(f"{c}, " for c in cut)
+        + f"n = {len(sel)})"
     )
 
 
@@ -271,8 +276,10 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, value: str, names: tuple[str, str]
         return f"{direction} in {names[0]} than in {names[1]} on average, untested (n = {len(x)} and {len(y)})"
     p = sps.ttest_ind(x, y, equal_var=False).pvalue
     if p >= 0.05:
-        return (f"not distinguishable between {names[0]} and {names[1]} (Welch t-test p = {p:.2g}, "
-                f"n = {len(x)} and {len(y)})")  # fmt: skip
+        return (
+            f"not distinguishable between {names[0]} and {names[1]} (Welch t-test p = {p:.2g}, "
+            f"n = {len(x)} and {len(y)})"
+        )
     return f"{direction} in {names[0]} than in {names[1]} (Welch t-test p = {p:.2g}, n = {len(x)} and {len(y)})"
 
 
@@ -288,7 +295,7 @@ def paired_runs(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str
         f"alpha = {r.alpha:g}, seed {r.seed}: {100 * r.test_acc_a:.1f}% ({names[0]}) against {100 * r.test_acc_b:.1f}% "
         f"({names[1]}), {100 * (r.test_acc_a - r.test_acc_b):+.1f} points"
         for r in pairs.itertuples()
-    )  # fmt: skip
+    )
 
 
 def glue_figures(source, *names: str) -> None:
@@ -323,14 +330,23 @@ def loss_rises(history: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
         h = h.sort_values("epoch")
         step = h.train_ce.diff()
         net = arch_label(h.model.iloc[0], h.activation.iloc[0], h.slope.iloc[0]) if networked else ""
-        rows.append(dict(path=path, network=net, alpha=h.alpha.iloc[0], seed=h.seed.iloc[0],
-                         rises=[int(e) for e in h.epoch[step > tolerance]], largest=float(step.max())))  # fmt: skip
+        rows.append(
+            dict(
+                path=path,
+                network=net,
+                alpha=h.alpha.iloc[0],
+                seed=h.seed.iloc[0],
+                rises=[int(e) for e in h.epoch[step > tolerance]],
+                largest=float(step.max()),
+            )
+        )
     table = pd.DataFrame(rows)
     shared = table.duplicated(["network", "alpha", "seed"], keep=False)
     several = table.network.nunique() > 1
     names = zip(table.path, table.network, table.alpha, table.seed, shared, strict=True)
-    table["run"] = [Path(p).name if dup else f"{n + ' ' if several else ''}alpha = {a:g}, seed {s}"
-                    for p, n, a, s, dup in names]  # fmt: skip
+    table["run"] = [
+        Path(p).name if dup else f"{n + ' ' if several else ''}alpha = {a:g}, seed {s}" for p, n, a, s, dup in names
+    ]
     return table.drop(columns="network")
 
 
@@ -341,10 +357,14 @@ def rising_loss(history: pd.DataFrame, tolerance: float = 0.05) -> str:
     if table.empty:
         return "no runs yet"
     return "; ".join(
-        f"{r.run}: " + (f"rises in epoch(s) {', '.join(map(str, r.rises))} (by up to {r.largest:.2f})"
-                        if r.rises else "falls or holds every epoch")
+        f"{r.run}: "
+        + (
+            f"rises in epoch(s) {', '.join(map(str, r.rises))} (by up to {r.largest:.2f})"
+            if r.rises
+            else "falls or holds every epoch"
+        )
         for r in table.itertuples()
-    )  # fmt: skip
+    )
 
 
 REFERENCE = "paper"  # the recipe study's reference runs: the paper's own recipe, not a candidate for `full`
@@ -371,14 +391,21 @@ def reference_progress(skipped) -> str | None:
             continue
         if config["profile"] != REFERENCE or config["alpha"] != 0 or best_val.empty:
             continue
-        return (f"{folder.name} is still training: {len(best_val)} of its {config['epochs']} epochs done, "
-                f"{100 * best_val.max():.1f}% best validation accuracy so far; no test figure until "
-                f"it finishes (resume it with bash scripts/recipe-study.sh {folder.name})")  # fmt: skip
+        return (
+            f"{folder.name} is still training: {len(best_val)} of its {config['epochs']} epochs done, "
+            f"{100 * best_val.max():.1f}% best validation accuracy so far; no test figure until "
+            f"it finishes (resume it with bash scripts/recipe-study.sh {folder.name})"
+        )
     return None
 
 
-def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None = None, skipped=(),
-                  history: pd.DataFrame | None = None) -> str:
+def reference_gap(
+    recipe: pd.DataFrame,
+    chosen: str | None,
+    estimate: str | None = None,
+    skipped=(),
+    history: pd.DataFrame | None = None,
+) -> str:
     """The recipe study's reference run (the paper's recipe, alpha = 0) against the chosen recipe's alpha = 0
     run (its `recipe` key): what each reached on the test set and the gap; where it has not finished, how far
     it has trained (from the study's `skipped` folders), or that it is not trained yet (with `estimate`, what it
@@ -396,15 +423,18 @@ def reference_gap(recipe: pd.DataFrame, chosen: str | None, estimate: str | None
     else:
         spent = f"in {r.amp}: " + "; ".join(
             f"epochs {first}-{last} on {device}, {_duration(seconds)}"
-            for first, last, device, seconds in device_stretches(rows))  # fmt: skip
+            for first, last, device, seconds in device_stretches(rows)
+        )
     text = f"{Path(r.path).name} ({r.epochs} epochs, {spent}) reached {100 * r.test_acc:.1f}% test accuracy"
     mine = recipe[(recipe.recipe == chosen) & (recipe.alpha == 0)] if chosen is not None else ref.iloc[:0]
     if mine.empty:
         return text
     m = mine.iloc[0]
     gap = 100 * (r.test_acc - m.test_acc)
-    return (f"{text}, {abs(gap):.1f} points {'more' if gap >= 0 else 'less'} than {Path(m.path).name} "
-            f"({100 * m.test_acc:.1f}% in {m.epochs} epochs)")  # fmt: skip
+    return (
+        f"{text}, {abs(gap):.1f} points {'more' if gap >= 0 else 'less'} than {Path(m.path).name} "
+        f"({100 * m.test_acc:.1f}% in {m.epochs} epochs)"
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -435,9 +465,11 @@ def at_chance(runs: pd.DataFrame, history: pd.DataFrame, margin: float = 0.02) -
     """The runs (a `runs` table, with their `load_histories` rows) whose training accuracy fell to chance (within
     `margin` of 1 / classes) and stayed there to the last epoch: from which epoch, and which epoch their test
     figures come from (the best by validation). 'none' if no run did."""
-    parts = [f"alpha = {run.alpha:g}, seed {run.seed}: training accuracy at chance ({100 * chance:.0f}%) from epoch "
-             f"{since} to the last; its test figures come from epoch {run.best_epoch}, the best by validation"
-             for run, chance, since, _ in chance_runs(runs, history, margin)]  # fmt: skip
+    parts = [
+        f"alpha = {run.alpha:g}, seed {run.seed}: training accuracy at chance ({100 * chance:.0f}%) from epoch "
+        f"{since} to the last; its test figures come from epoch {run.best_epoch}, the best by validation"
+        for run, chance, since, _ in chance_runs(runs, history, margin)
+    ]
     return "; ".join(parts) or "none"
 
 
@@ -452,11 +484,13 @@ def convergence(runs: pd.DataFrame, history: pd.DataFrame) -> str:
             continue
         tail = max(1, len(h) // 4)
         gain = 100 * (h.val_acc.iloc[-1] - h.val_acc.iloc[-1 - tail]) if len(h) > tail else float("nan")
-        parts.append(f"{arch_label(run.model, run.activation, run.slope)} alpha = {run.alpha:g}, seed {run.seed}: "
-                     f"best validation accuracy {100 * run.best_val_acc:.1f}% (epoch {run.best_epoch} of {len(h)}), "
-                     f"training accuracy {100 * h.train_acc.iloc[-1]:.1f}% in the last epoch, validation accuracy "
-                     f"{gain:+.1f} points over the last {tail} epochs, {run.train_seconds / 60:.0f} minutes "
-                     "of training")  # fmt: skip
+        parts.append(
+            f"{arch_label(run.model, run.activation, run.slope)} alpha = {run.alpha:g}, seed {run.seed}: "
+            f"best validation accuracy {100 * run.best_val_acc:.1f}% (epoch {run.best_epoch} of {len(h)}), "
+            f"training accuracy {100 * h.train_acc.iloc[-1]:.1f}% in the last epoch, validation accuracy "
+            f"{gain:+.1f} points over the last {tail} epochs, {run.train_seconds / 60:.0f} minutes "
+            "of training"
+        )
     return "; ".join(parts) or "none run yet"
 
 
@@ -470,17 +504,26 @@ def seed_noise(spread: pd.DataFrame) -> str:
     zero = spread[(spread.alpha == 0) & (spread.network == "resnet20")]
     if not zero.empty:
         z = zero.iloc[0]
-        parts.append(f"at alpha = 0 ResNet20's {z.seeds} seeds lie within "
-                     f"{z['test acc. highest (%)'] - z['test acc. lowest (%)']:.1f} points of test accuracy "
-                     f"(SD {z['test acc. SD']:.2f}) and {z['SI highest'] - z['SI lowest']:.3f} of SI")  # fmt: skip
-    parts.append(f"the seeds lie furthest apart for {widest.network} at alpha = {widest.alpha:g} "
-                 f"({widest['test acc. highest (%)'] - widest['test acc. lowest (%)']:.1f} points, "
-                 f"SD {widest['test acc. SD']:.1f})")  # fmt: skip
+        parts.append(
+            f"at alpha = 0 ResNet20's {z.seeds} seeds lie within "
+            f"{z['test acc. highest (%)'] - z['test acc. lowest (%)']:.1f} points of test accuracy "
+            f"(SD {z['test acc. SD']:.2f}) and {z['SI highest'] - z['SI lowest']:.3f} of SI"
+        )
+    parts.append(
+        f"the seeds lie furthest apart for {widest.network} at alpha = {widest.alpha:g} "
+        f"({widest['test acc. highest (%)'] - widest['test acc. lowest (%)']:.1f} points, "
+        f"SD {widest['test acc. SD']:.1f})"
+    )
     return "; ".join(parts)
 
 
-def rate_check(vgg: pd.DataFrame, resnet: pd.DataFrame, history: pd.DataFrame | None = None, margin: float = 5.0,
-               budget_minutes: float = 45.0) -> str:
+def rate_check(
+    vgg: pd.DataFrame,
+    resnet: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    margin: float = 5.0,
+    budget_minutes: float = 45.0,
+) -> str:
     """Whether VGG16's alpha = 0 runs (a `runs` table) show its learning rate failing to converge in the
     profile's budget, judged against ResNet20's alpha = 0 runs of the same profile: it fails if VGG16's mean
     best validation accuracy falls more than `margin` points below ResNet20's. Also says whether each VGG16 run
@@ -496,16 +539,22 @@ def rate_check(vgg: pd.DataFrame, resnet: pd.DataFrame, history: pd.DataFrame | 
     else:  # some run without its history: the recorded minutes, an upper bound
         minutes, kind = vgg.train_seconds.max() / 60, "as recorded"
     seeds = f"{len(vgg)} VGG16 run{'s' if len(vgg) != 1 else ''} against {len(resnet)} of ResNet20"
-    time = (f"within the {budget_minutes:g}-minute budget (the longest run: {minutes:.0f} minutes, {kind})"
-            if minutes <= budget_minutes else
-            f"the longest run took {minutes:.0f} minutes ({kind}), over the {budget_minutes:g}-minute budget")
+    time = (
+        f"within the {budget_minutes:g}-minute budget (the longest run: {minutes:.0f} minutes, {kind})"
+        if minutes <= budget_minutes
+        else f"the longest run took {minutes:.0f} minutes ({kind}), over the {budget_minutes:g}-minute budget"
+    )
     if gap > margin:
-        return (f"VGG16's mean best validation accuracy, {v:.1f}%, is {gap:.1f} points below ResNet20's {r:.1f}% "
-                f"({seeds}), more than the {margin:g} points the rule allows, so this rate may not converge in the "
-                f"budget and a higher one deserves a try; {time}")  # fmt: skip
+        return (
+            f"VGG16's mean best validation accuracy, {v:.1f}%, is {gap:.1f} points below ResNet20's {r:.1f}% "
+            f"({seeds}), more than the {margin:g} points the rule allows, so this rate may not converge in the "
+            f"budget and a higher one deserves a try; {time}"
+        )
     side = "below" if gap >= 0 else "above"
-    return (f"VGG16's mean best validation accuracy, {v:.1f}%, is {abs(gap):.1f} points {side} ResNet20's {r:.1f}% "
-            f"({seeds}), within the {margin:g} points the rule allows, so the profile keeps this rate; {time}")
+    return (
+        f"VGG16's mean best validation accuracy, {v:.1f}%, is {abs(gap):.1f} points {side} ResNet20's {r:.1f}% "
+        f"({seeds}), within the {margin:g} points the rule allows, so the profile keeps this rate; {time}"
+    )
 
 
 def against_zero(runs: pd.DataFrame) -> str:
@@ -515,13 +564,17 @@ def against_zero(runs: pd.DataFrame) -> str:
         return "no runs at alpha = 0 yet"
     m = runs.groupby("alpha").agg(si=("si_unit_mean", "mean"), acc=("test_acc", "mean"), n=("seed", "nunique"))
     zero = m.loc[0.0]
-    parts = [f"alpha = 0: mean SI {zero.si:.3f}, test accuracy {100 * zero.acc:.1f}% ({int(zero.n)} "
-             f"seed{'s' if zero.n != 1 else ''})"]  # fmt: skip
+    parts = [
+        f"alpha = 0: mean SI {zero.si:.3f}, test accuracy {100 * zero.acc:.1f}% ({int(zero.n)} "
+        f"seed{'s' if zero.n != 1 else ''})"
+    ]
     for alpha, row in m.drop(0.0).iterrows():
         lower = row.si <= zero.si
         factor = f"{zero.si / row.si:.1f} times lower" if lower else f"{row.si / zero.si:.1f} times higher"
-        parts.append(f"alpha = {alpha:g}: mean SI {row.si:.3f} ({factor}), test accuracy {100 * row.acc:.1f}% "
-                     f"({100 * (row.acc - zero.acc):+.1f} points; {int(row.n)} seed{'s' if row.n != 1 else ''})")
+        parts.append(
+            f"alpha = {alpha:g}: mean SI {row.si:.3f} ({factor}), test accuracy {100 * row.acc:.1f}% "
+            f"({100 * (row.acc - zero.acc):+.1f} points; {int(row.n)} seed{'s' if row.n != 1 else ''})"
+        )
     return "; ".join(parts) if len(parts) > 1 else parts[0] + "; no other alpha yet"
 
 
@@ -543,8 +596,10 @@ def precision_course(runs: pd.DataFrame, units: pd.DataFrame | None = None) -> s
             f"over the alphas >= 0, mean precision is highest at alpha = {peak:g} ({pos.precision_unit_mean[peak]:.3f})"
         )
         if peak < top:
-            course += (f" and falls beyond it, to {pos.precision_unit_mean[top]:.3f} at alpha = {top:g}, while mean SI "
-                       f"goes from {pos.si_unit_mean[peak]:.3f} to {pos.si_unit_mean[top]:.3f}")  # fmt: skip
+            course += (
+                f" and falls beyond it, to {pos.precision_unit_mean[top]:.3f} at alpha = {top:g}, while mean SI "
+                f"goes from {pos.si_unit_mean[peak]:.3f} to {pos.si_unit_mean[top]:.3f}"
+            )
         parts.append(course)
     if units is not None and not units.empty and units.dead.any():
         per_run = ["alpha", "seed"]
@@ -564,8 +619,10 @@ def knob_order(history: pd.DataFrame, level: float = 0.9) -> str:
     if means.shape[1] < 3:
         return "too few alphas yet"
     rho = means.apply(lambda row: sps.spearmanr(row.index, row.to_numpy(), nan_policy="omit").statistic, axis=1)
-    text = (f"over the {means.shape[1]} alphas, Spearman rho between alpha and the term is {rho.iloc[0]:.2f} "
-            f"after epoch {rho.index[0]} and {rho.iloc[-1]:.2f} after epoch {rho.index[-1]}")  # fmt: skip
+    text = (
+        f"over the {means.shape[1]} alphas, Spearman rho between alpha and the term is {rho.iloc[0]:.2f} "
+        f"after epoch {rho.index[0]} and {rho.iloc[-1]:.2f} after epoch {rho.index[-1]}"
+    )
     low = rho.index[rho < level]
     return text + (f"; it is below {level:g} from epoch {low[0]}" if len(low) else "")
 
@@ -580,11 +637,17 @@ def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
 
     tested = tests[tests.method != "none"]
     floors = pd.Series(bonferroni(tested.min_p), index=tested.index)  # the smallest p each test can give, corrected
-    parts = [f"|alpha| = {row.magnitude:g}: {row.n_neg} against {row.n_pos} seeds, "
-             + ("no test (one seed on a side)" if row.method == "none" else
-                f"smallest corrected p {floors[row.Index]:.2g}" if row.method == "exact" else
-                "normal approximation, no floor")
-             for row in tests.itertuples()]  # fmt: skip
+    parts = [
+        f"|alpha| = {row.magnitude:g}: {row.n_neg} against {row.n_pos} seeds, "
+        + (
+            "no test (one seed on a side)"
+            if row.method == "none"
+            else f"smallest corrected p {floors[row.Index]:.2g}"
+            if row.method == "exact"
+            else "normal approximation, no floor"
+        )
+        for row in tests.itertuples()
+    ]
     reachable = (floors < level).any()
     verdict = (
         f"so a star (corrected p < {level:g}) is possible"
@@ -607,8 +670,9 @@ def recipe_ranking(recipe: pd.DataFrame, rises: pd.DataFrame, chosen: str | None
     parts = []
     for r in at_zero.iloc[:rank].itertuples():
         checks = rises[rises.path.isin(recipe.path[(recipe.recipe == r.recipe) & (recipe.alpha != 0)])]
-        rose = [f"at alpha = {c.alpha:g} in epoch(s) {', '.join(map(str, c.rises))}" for c in checks.itertuples()
-                if c.rises]  # fmt: skip
+        rose = [
+            f"at alpha = {c.alpha:g} in epoch(s) {', '.join(map(str, c.rises))}" for c in checks.itertuples() if c.rises
+        ]
         if rose:
             what = "its cross-entropy rose " + " and ".join(rose)
         elif len(checks):

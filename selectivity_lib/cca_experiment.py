@@ -86,8 +86,10 @@ def _test_images(dataset: str, n_images: int, seed: int, data_dir: str | None) -
             "pass --data-dir pointing at the same copy"
         )
     if not 0 < n_images <= len(data.test_y):
-        raise DataError(f"--images {n_images}: the {data.name} test set has {len(data.test_y)} images; "
-                        f"pass a number from 1 to {len(data.test_y)}")  # fmt: skip
+        raise DataError(
+            f"--images {n_images}: the {data.name} test set has {len(data.test_y)} images; "
+            f"pass a number from 1 to {len(data.test_y)}"
+        )
     order = torch.randperm(len(data.test_y), generator=torch.Generator().manual_seed(seed))[:n_images]
     return data.test_x[order.sort().values]
 
@@ -111,9 +113,20 @@ def row_checks(table: pd.DataFrame) -> pd.Series:
     (floats by repr, so a distance that changes in its last digit changes the checksum)."""
 
     def check(row) -> str:
-        values = [repr(float(row.alpha)), row.kind, int(row.seed_a), int(row.seed_b), str(row.run_a), str(row.run_b),
-                  str(row.reduce), int(row.n_images), int(row.max_datapoints), int(row.sample_seed),
-                  int(row.layer_index), repr(float(row.distance))]  # fmt: skip
+        values = [
+            repr(float(row.alpha)),
+            row.kind,
+            int(row.seed_a),
+            int(row.seed_b),
+            str(row.run_a),
+            str(row.run_b),
+            str(row.reduce),
+            int(row.n_images),
+            int(row.max_datapoints),
+            int(row.sample_seed),
+            int(row.layer_index),
+            repr(float(row.distance)),
+        ]
         return hashlib.sha256("|".join(map(str, values)).encode()).hexdigest()[:16]
 
     return table.apply(check, axis=1) if len(table) else pd.Series([], dtype=str)
@@ -144,8 +157,16 @@ def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
         for kind, candidates in (("within", within), ("cross", cross)):
             for a, b in candidates:
                 if a.seed != b.seed:  # same initialisation and data order: not replicates (DESIGN, CCA)
-                    pairs.append({"alpha": float(alpha), "kind": kind, "seed_a": int(a.seed), "seed_b": int(b.seed),
-                                  "path_a": Path(a.path), "path_b": Path(b.path)})  # fmt: skip
+                    pairs.append(
+                        {
+                            "alpha": float(alpha),
+                            "kind": kind,
+                            "seed_a": int(a.seed),
+                            "seed_b": int(b.seed),
+                            "path_a": Path(a.path),
+                            "path_b": Path(b.path),
+                        }
+                    )
     return pairs
 
 
@@ -176,8 +197,10 @@ def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.Da
         progress(f"note: {path} holds values of the wrong kind ({e}); every pair is computed again")
         return {}, len(table)
     if edited.any():
-        progress(f"note: {edited.sum()} row(s) of {path} do not match their checksums (edited since they were "
-                 "written); their pairs are computed again")  # fmt: skip
+        progress(
+            f"note: {edited.sum()} row(s) of {path} do not match their checksums (edited since they were "
+            "written); their pairs are computed again"
+        )
         keys = list(table[list(PAIR_KEY)].itertuples(index=False, name=None))
         bad = {key for key, wrong in zip(keys, edited, strict=True) if wrong}
         table = table[[key not in bad for key in keys]]
@@ -221,8 +244,10 @@ def cca_experiment(
             continue
         pairs = _wanted_pairs(family)
         if not pairs:
-            progress(f"skip {label}: every run has seed {family.seed.iloc[0]}, and pairs must be of networks with "
-                     "different seeds")  # fmt: skip
+            progress(
+                f"skip {label}: every run has seed {family.seed.iloc[0]}, and pairs must be of networks with "
+                "different seeds"
+            )
             continue
         names = build_model(info["model"]).unit_layers
         out = table_path(sweep, info["model"], info["activation"], info["slope"])
@@ -260,8 +285,10 @@ def cca_experiment(
         if not tables:
             continue
         if lacking and kept < old_rows:
-            progress(f"{label}: {out} left as it was: pairs are missing for want of weights, and writing the "
-                     "others would drop rows of it that cannot be computed again")  # fmt: skip
+            progress(
+                f"{label}: {out} left as it was: pairs are missing for want of weights, and writing the "
+                "others would drop rows of it that cannot be computed again"
+            )
             continue
         table = pd.concat(tables, ignore_index=True)
         table[CHECK] = row_checks(table)
@@ -287,8 +314,10 @@ def _pair_rows(acts_a, acts_b, common: dict, names: list[str]) -> pd.DataFrame:
                 f"datapoints than units; raise --images (now {common['n_images']}) or --datapoints "
                 f"(now {common['max_datapoints']})"
             )
-    rows = [common | {"layer_index": i, "layer": names[i], "distance": pwcca_distance(a, b)}
-            for i, (a, b) in enumerate(zip(acts_a, acts_b, strict=True))]  # fmt: skip
+    rows = [
+        common | {"layer_index": i, "layer": names[i], "distance": pwcca_distance(a, b)}
+        for i, (a, b) in enumerate(zip(acts_a, acts_b, strict=True))
+    ]
     return pd.DataFrame(rows)
 
 

@@ -104,8 +104,20 @@ def _common_fields(a: argparse.Namespace) -> dict:
 
 
 # RunConfig fields that `train` sets by a flag of the same name (others keep the profile's values).
-_FLAGS = ("epochs", "milestones", "lr", "schedule", "warmup_epochs", "nesterov", "batch_size", "train_subset",
-          "val_size", "split_seed", "layers", "dataset")  # fmt: skip
+_FLAGS = (
+    "epochs",
+    "milestones",
+    "lr",
+    "schedule",
+    "warmup_epochs",
+    "nesterov",
+    "batch_size",
+    "train_subset",
+    "val_size",
+    "split_seed",
+    "layers",
+    "dataset",
+)
 
 
 def _flag_value(name: str, value) -> list[str]:
@@ -126,8 +138,9 @@ def train_command(experiment: dict) -> str:
     expected = [f.name for f in dataclasses.fields(RunConfig) if f.compare]
     missing = [name for name in expected if name not in e]
     if missing:
-        raise ConfigError(f"the record lacks {', '.join(missing)}: no command can remake a run whose config is not "
-                          "all there")  # fmt: skip
+        raise ConfigError(
+            f"the record lacks {', '.join(missing)}: no command can remake a run whose config is not all there"
+        )
     try:  # the record's values as a config would hold them (seed 1.0 -> 1), or its one wrong value named
         fields = {k: v for k, v in e.items() if k in expected and k != "profile"}
         fields["train_subset"] = 0 if fields["train_subset"] is None else fields["train_subset"]  # None: all of it
@@ -182,14 +195,21 @@ def cmd_train(a: argparse.Namespace) -> int:
 def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
     if a.grid:
         if a.alphas or a.seeds is not None or a.slopes:
-            raise ConfigError("--grid evidence fixes the alphas, seeds and slopes: drop --alphas, --seeds, --slopes "
-                              "(--models and --activations choose parts of it)")  # fmt: skip
-        specs = [s for s in EVIDENCE_GRID if s.model in (a.models or MODELS)
-                 and s.activation in (a.activations or ACTIVATIONS)]  # fmt: skip
+            raise ConfigError(
+                "--grid evidence fixes the alphas, seeds and slopes: drop --alphas, --seeds, --slopes "
+                "(--models and --activations choose parts of it)"
+            )
+        specs = [
+            s
+            for s in EVIDENCE_GRID
+            if s.model in (a.models or MODELS) and s.activation in (a.activations or ACTIVATIONS)
+        ]
         if not specs:
             parts = ", ".join(f"{s.model} {s.activation}" for s in EVIDENCE_GRID)
-            raise ConfigError(f"--grid evidence has no {' or '.join(a.models or MODELS)} network with "
-                              f"{' or '.join(a.activations or ACTIVATIONS)}: its parts are {parts}")  # fmt: skip
+            raise ConfigError(
+                f"--grid evidence has no {' or '.join(a.models or MODELS)} network with "
+                f"{' or '.join(a.activations or ACTIVATIONS)}: its parts are {parts}"
+            )
         return [c for spec in specs for c in spec.configs(a.profile, **_common_fields(a))]
     if not a.alphas:
         raise ConfigError("sweep needs --alphas (e.g. --alphas 0 -1 1), or --grid evidence for the book's grid")
@@ -220,8 +240,9 @@ def cluster_options(a: argparse.Namespace):
 def cmd_sweep(a: argparse.Namespace) -> int:
     if a.engine == "submitit" and a.gpus_per_task > 0:  # the tasks asked for a GPU: use it or fail loudly
         if a.device == "cpu":
-            raise ConfigError("--gpus-per-task asks each task for a GPU, and --device cpu would leave it idle: "
-                              "drop one of them")  # fmt: skip
+            raise ConfigError(
+                "--gpus-per-task asks each task for a GPU, and --device cpu would leave it idle: drop one of them"
+            )
         if a.device == "auto":
             a.device = "cuda"  # not auto: a node where CUDA is unusable fails its task instead of training on CPU
     configs = sweep_configs(a)  # validates the whole grid before anything runs
@@ -238,8 +259,11 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     resumed = sum(epochs_done(r.folder) > 0 for r in todo)
     engine = f"{a.engine}, {options.cluster}" if options else a.engine
     verb = "submit" if options and options.cluster == "slurm" else "run"
-    print(f"sweep {root}: {len(configs)} runs in the grid, {done} already complete, {len(busy)} queued or running, "
-          f"{len(todo)} to {verb} ({resumed} resumed; {engine}), {len(conflicts)} conflicting", flush=True)  # fmt: skip
+    print(
+        f"sweep {root}: {len(configs)} runs in the grid, {done} already complete, {len(busy)} queued or running, "
+        f"{len(todo)} to {verb} ({resumed} resumed; {engine}), {len(conflicts)} conflicting",
+        flush=True,
+    )
     for s in conflicts:
         print(f"conflict {s.run.folder}: {s.note}", file=sys.stderr, flush=True)
 
@@ -264,8 +288,10 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     taken = sum(not options and is_locked(r.folder) and not is_complete(r.folder) for r in todo)
     trained = len(todo) - len(failed) - taken
     ran = f"{len(todo)} submitted, {len(failed)} job(s)" if options else f"{trained} ran, {len(failed)}"
-    print(f"sweep {root}: {ran} failed, {done} already complete, {len(busy) + taken} left to the process or job "
-          f"training them, {len(conflicts)} conflicting (left untouched)")  # fmt: skip
+    print(
+        f"sweep {root}: {ran} failed, {done} already complete, {len(busy) + taken} left to the process or job "
+        f"training them, {len(conflicts)} conflicting (left untouched)"
+    )
     for why in failed:
         print(f"  failed {why}")
     for s in conflicts:
@@ -362,8 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
         "it (default); inprocess: call the trainer directly in this process; submitit: one job array "
         "on a cluster (see --cluster)",
     )
-    p.add_argument("--status", action="store_true", help="print the grid's state (complete, running, queued, "
-                   "failed, not started) with job ids, and train nothing")  # fmt: skip
+    p.add_argument(
+        "--status",
+        action="store_true",
+        help="print the grid's state (complete, running, queued, failed, not started) with job ids, and train nothing",
+    )
     c = p.add_argument_group("cluster (--engine submitit)")
     c.add_argument(
         "--cluster",
@@ -458,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as e:  # a read-only or full disk, a path under a file, ...
         where = f" ({e.filename})" if e.filename else ""
-        print(f"error: {e.strerror or e}{where}: free space or choose a writable folder, then run the same "
-              "command again (finished epochs are kept)", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {e.strerror or e}{where}: free space or choose a writable folder, then run the same "
+            "command again (finished epochs are kept)",
+            file=sys.stderr,
+        )
         return 2

@@ -230,9 +230,15 @@ def _int(value, name: str, minimum: int) -> int:
 
 def validate(cfg: RunConfig) -> None:
     """Raise ConfigError, in one sentence, on the first invalid field."""
-    choices = (("model", "model", MODELS), ("activation", "activation", ACTIVATIONS), ("profile", "profile", PROFILES),
-               ("dataset", "dataset", DATASETS), ("amp", "amp mode", AMP_MODES),
-               ("compile", "compile mode", COMPILE_MODES), ("schedule", "schedule", SCHEDULES))  # fmt: skip
+    choices = (
+        ("model", "model", MODELS),
+        ("activation", "activation", ACTIVATIONS),
+        ("profile", "profile", PROFILES),
+        ("dataset", "dataset", DATASETS),
+        ("amp", "amp mode", AMP_MODES),
+        ("compile", "compile mode", COMPILE_MODES),
+        ("schedule", "schedule", SCHEDULES),
+    )
     for key, name, allowed in choices:
         if getattr(cfg, key) not in allowed:
             raise ConfigError(f"unknown {name} {getattr(cfg, key)!r}: choose one of {', '.join(allowed)}")

@@ -93,8 +93,9 @@ class GridSpec:
 # where the earlier runs' weights are gone (alpha 1, 2, 5), so every alpha has 3 networks to analyse; the
 # leaky-ReLU networks where units die and the paper tests the rescue, and VGG16 at three alphas.
 EVIDENCE_GRID = (
-    GridSpec("resnet20", "relu", None, (0, 1, -1, -0.1, -0.3, -3, -10, -30, 0.1, 0.3, 2, 5, -2, 0.2, -5, -0.2),
-             (0, 1, 2)),  # fmt: skip
+    GridSpec(
+        "resnet20", "relu", None, (0, 1, -1, -0.1, -0.3, -3, -10, -30, 0.1, 0.3, 2, 5, -2, 0.2, -5, -0.2), (0, 1, 2)
+    ),
     GridSpec("resnet20", "relu", None, (0, -1, -3, -10, -30, -0.1, -0.3, 0.1, 0.2, 0.3, 1, 2, 5), (3, 4, 5)),
     GridSpec("resnet20", "leaky_relu", 0.5, (0, 1, 2, 5), (0, 1)),
     GridSpec("vgg16", "relu", None, (0, -1, 1), (0, 1)),

@@ -41,9 +41,11 @@ def check_parameters(namespace: dict) -> None:
     unknown = sorted(
         name
         for name, value in namespace.items()
-        if not name.startswith("_") and name not in ("In", "Out") and isinstance(value, _VALUE_TYPES)
+        if not name.startswith("_")
+        and name not in ("In", "Out")
+        and isinstance(value, _VALUE_TYPES)
         and name not in PARAMETERS
-    )  # fmt: skip
+    )
     if unknown:
         raise ConfigError(
             f"unknown parameter(s) {', '.join(unknown)}: the valid ones are {', '.join(sorted(PARAMETERS))}"

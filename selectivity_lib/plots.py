@@ -220,8 +220,9 @@ def violins(runs: pd.DataFrame, value: str = "test_acc", alphas=None, title: str
     """Distribution over seeds of `value` for a subset of alphas (violin with an inner box plot)."""
     data = runs if alphas is None else runs[runs.alpha.isin(alphas)]
     if data.empty or data.groupby("alpha").size().max() < 3:
-        return _empty(title or value, f"at least 3 seeds at an alpha of this network to show a distribution "
-                      f"({_have(data)})")  # fmt: skip
+        return _empty(
+            title or value, f"at least 3 seeds at an alpha of this network to show a distribution ({_have(data)})"
+        )
     fig, ax = _figure()
     order = sorted(data.alpha.unique())
     colors = alpha_colors(data.alpha)
@@ -357,8 +358,10 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
         raise ValueError("learning_curves draws one network: its runs have several slopes")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained", dpi=DPI)
     palette = alpha_colors(h.alpha)
-    for ax, value, label in ((axes[0], "train_mu_si", "minibatch mu_SI (training)"), (axes[1], "val_acc",
-                             "validation accuracy")):  # fmt: skip
+    for ax, value, label in (
+        (axes[0], "train_mu_si", "minibatch mu_SI (training)"),
+        (axes[1], "val_acc", "validation accuracy"),
+    ):
         for alpha, g in h.groupby("alpha"):
             mean = g.groupby("epoch")[value].mean()
             ax.plot(mean.index, mean.values, color=palette[alpha], label=f"{alpha:g}", lw=1.3)
@@ -383,9 +386,19 @@ def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
         if seeds < 2:
             continue
         acc, si = 100 * g.test_acc, g.si_unit_mean
-        rows.append({"network": arch_label(model, activation, slope), "alpha": alpha, "seeds": seeds,
-                     "test acc. lowest (%)": acc.min(), "test acc. highest (%)": acc.max(), "test acc. SD": acc.std(),
-                     "SI lowest": si.min(), "SI highest": si.max(), "SI SD": si.std()})  # fmt: skip
+        rows.append(
+            {
+                "network": arch_label(model, activation, slope),
+                "alpha": alpha,
+                "seeds": seeds,
+                "test acc. lowest (%)": acc.min(),
+                "test acc. highest (%)": acc.max(),
+                "test acc. SD": acc.std(),
+                "SI lowest": si.min(),
+                "SI highest": si.max(),
+                "SI SD": si.std(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -429,14 +442,17 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
         return _empty("recipe study", "runs under runs/recipe (bash scripts/recipe-study.sh)")
     names = {p: Path(p).name for p in runs.path}
     alphas = runs.set_index("path").alpha
-    panels = [("alpha = 0", history[history.path.map(alphas) == 0]),
-              ("stability checks, alpha != 0", history[history.path.map(alphas) != 0])]  # fmt: skip
+    panels = [
+        ("alpha = 0", history[history.path.map(alphas) == 0]),
+        ("stability checks, alpha != 0", history[history.path.map(alphas) != 0]),
+    ]
     panels = [(title, h) for title, h in panels if not h.empty]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 1.5, 4.2), layout="constrained", dpi=DPI)
     for ax, (title, h) in zip(np.atleast_1d(axes), panels, strict=True):
         for i, (path, run) in enumerate(h.groupby("path", sort=False)):
-            ax.plot(run.epoch, 100 * run.val_acc, marker="o", ms=2.5, lw=1.2, color=plt.cm.tab10(i % 10),
-                    label=names[path])  # fmt: skip
+            ax.plot(
+                run.epoch, 100 * run.val_acc, marker="o", ms=2.5, lw=1.2, color=plt.cm.tab10(i % 10), label=names[path]
+            )
         ax.set_xlabel("epoch")
         if h.epoch.max() > 4 * h.groupby("path").epoch.max().min():  # a long reference beside short runs
             ax.set_xscale("log")
@@ -465,8 +481,10 @@ def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.
     network pair as a thin line. No interval: the pairs share networks, so they are not independent samples."""
     d = _replicate_pairs(distances[distances.alpha == alpha]) if not distances.empty else distances
     if d.empty or d.kind.nunique() < 2:
-        return _empty(title or f"CCA at alpha = {alpha:g}", "CCA distances (python -m selectivity_lib analyse) of "
-                      "at least two seeds at this alpha and at alpha = 0")  # fmt: skip
+        return _empty(
+            title or f"CCA at alpha = {alpha:g}",
+            "CCA distances (python -m selectivity_lib analyse) of at least two seeds at this alpha and at alpha = 0",
+        )
     fig, ax = _figure((7.0, 4.0))
     for kind, color, label in (
         ("within", "#b8a9d9", f"rho(a{alpha:g}, a{alpha:g})"),
@@ -483,8 +501,11 @@ def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.
     ax.set_ylabel("PWCCA distance")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    _cca_footnote(fig, d, "thick lines: mean over network pairs; thin lines: single pairs (they share networks, so "
-                  "no interval is drawn)")  # fmt: skip
+    _cca_footnote(
+        fig,
+        d,
+        "thick lines: mean over network pairs; thin lines: single pairs (they share networks, so no interval is drawn)",
+    )
     sns.despine(fig)
     return fig
 
@@ -516,8 +537,10 @@ def _distance_cube(d: pd.DataFrame, base: pd.DataFrame) -> tuple[np.ndarray, lis
     """(layers, n, n) PWCCA distances among the networks of one alpha ('a', seed) and of alpha = 0 ('0', seed),
     NaN where no distance was computed (same-seed pairs, or pairs the table lacks)."""
     tagged = {"within": ("a", "a"), "cross": ("a", "0")}
-    parts = [d.assign(tag_a=d.kind.map(lambda k: tagged[k][0]), tag_b=d.kind.map(lambda k: tagged[k][1])),
-             base.assign(tag_a="0", tag_b="0")]  # fmt: skip
+    parts = [
+        d.assign(tag_a=d.kind.map(lambda k: tagged[k][0]), tag_b=d.kind.map(lambda k: tagged[k][1])),
+        base.assign(tag_a="0", tag_b="0"),
+    ]
     rows = pd.concat(parts)
     nodes = sorted({*zip(rows.tag_a, rows.seed_a, strict=True), *zip(rows.tag_b, rows.seed_b, strict=True)})
     index = {node: i for i, node in enumerate(nodes)}
@@ -649,8 +672,10 @@ def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
     pair's own ratio as a dot; stars: the one-sided permutation test over networks that the ratio exceeds 1."""
     table = cca_ratio_table(distances) if not distances.empty else pd.DataFrame()
     if table.empty:
-        return _empty(title or "CCA distance ratio", "CCA distances (python -m selectivity_lib analyse) of at least "
-                      "two seeds at alpha = 0 and at another alpha")  # fmt: skip
+        return _empty(
+            title or "CCA distance ratio",
+            "CCA distances (python -m selectivity_lib analyse) of at least two seeds at alpha = 0 and at another alpha",
+        )
     if table.alpha.duplicated().any():
         raise ValueError("cca_ratio plots one network: select one model and activation first (fig3b does)")
     pair_ratios = cca_pair_ratios(distances)

@@ -91,13 +91,17 @@ def misplaced(folder: Path, record: dict) -> str:
     named = (Path(folder).parent.parent.name, place["alpha"], place["seed"])
     # the network folder is compared only where it is one (a sweep's <model>[-leaky<b>]), not a user's own name
     is_network_folder = named[0].split("-leaky")[0] in MODELS
-    if _same_number(named[1], cfg["alpha"]) and _same_number(named[2], cfg["seed"]) and (
-        named[0] == recorded[0] or not is_network_folder
+    if (
+        _same_number(named[1], cfg["alpha"])
+        and _same_number(named[2], cfg["seed"])
+        and (named[0] == recorded[0] or not is_network_folder)
     ):
         return ""
-    return (f"its record holds {recorded[0]} alpha={recorded[1]} seed={recorded[2]}, not the run its place "
-            f"names ({named[0]}/alpha={named[1]}/seed={named[2]}): a copied or moved run, "
-            "left out; move it to its own place or delete it")  # fmt: skip
+    return (
+        f"its record holds {recorded[0]} alpha={recorded[1]} seed={recorded[2]}, not the run its place "
+        f"names ({named[0]}/alpha={named[1]}/seed={named[2]}): a copied or moved run, "
+        "left out; move it to its own place or delete it"
+    )
 
 
 def _column(value):
@@ -278,8 +282,10 @@ def device_stretches(history: pd.DataFrame) -> list[tuple[int, int, str, float]]
     `load_histories` rows) that one device trained, in order."""
     h = history.sort_values("epoch")
     stretch = (h.device != h.device.shift()).cumsum()
-    return [(int(g.epoch.iloc[0]), int(g.epoch.iloc[-1]), g.device.iloc[0], float(g.seconds.sum()))
-            for _, g in h.groupby(stretch, sort=True)]  # fmt: skip
+    return [
+        (int(g.epoch.iloc[0]), int(g.epoch.iloc[-1]), g.device.iloc[0], float(g.seconds.sum()))
+        for _, g in h.groupby(stretch, sort=True)
+    ]
 
 
 def describe(runs: pd.DataFrame) -> str:
@@ -310,8 +316,11 @@ def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
     for run in runs.itertuples():
         history = pd.read_csv(Path(run.path) / HISTORY)
         device = getattr(run, "device", None)  # '+'-joined where the run resumed on another device
-        history["device"] = (epoch_devices(read_record(Path(run.path)), history.epoch)
-                             if device is None or "+" in str(device) else device)  # fmt: skip
+        history["device"] = (
+            epoch_devices(read_record(Path(run.path)), history.epoch)
+            if device is None or "+" in str(device)
+            else device
+        )
         expected = getattr(run, "epochs_trained", None)
         if expected is not None and len(history) != expected:
             warnings.warn(

@@ -94,9 +94,11 @@ def _free_reduction(runs, cca):
         return DISAGREES, "every alpha < 0 run so far costs accuracy"
     factor = {a: base.si_unit_mean.mean() / neg[neg.alpha == a].si_unit_mean.mean() for a in free}
     best = max(factor, key=factor.get)
-    evidence = (f"largest cut without an accuracy loss: {factor[best]:.1f}x at alpha = {best:g} "
-                f"(accuracy {100 * neg[neg.alpha == best].test_acc.mean():.1f}% vs {100 * base.test_acc.mean():.1f}%"
-                f" at alpha = 0; {seeds_per_alpha(r)})")  # fmt: skip
+    evidence = (
+        f"largest cut without an accuracy loss: {factor[best]:.1f}x at alpha = {best:g} "
+        f"(accuracy {100 * neg[neg.alpha == best].test_acc.mean():.1f}% vs {100 * base.test_acc.mean():.1f}%"
+        f" at alpha = 0; {seeds_per_alpha(r)})"
+    )
     if factor[best] >= 2.0:
         return AGREES, evidence
     return (PARTLY if factor[best] >= 1.5 else DISAGREES), evidence
@@ -133,8 +135,11 @@ def _cca_ratio(runs, cca):
     def note(r, low):
         if not np.isfinite(r.p):
             return "untested"
-        return f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds" if low and not shared else \
-            f"p = {r.p:.2g}"
+        return (
+            f"p = {r.p:.2g}, which cannot go below {r.p_min:.2g} at these seeds"
+            if low and not shared
+            else f"p = {r.p:.2g}"
+        )
 
     rows = zip(table.itertuples(), floored, strict=True)
     evidence = "; ".join(f"alpha {r.alpha:g}: {r.ratio:.3f} ({note(r, low)})" for r, low in rows)
@@ -174,8 +179,9 @@ def _promote_hurts_early(runs, cca):
     hurt = {a: lower for a, (lower, _) in tests.items()}
     evidence = ", ".join(
         f"alpha {a:g}: {100 * (small[small.alpha == a].test_acc.mean() - base.test_acc.mean()):+.1f} points "
-        f"({'lower, ' if lower else ''}{how})" for a, (lower, how) in tests.items()
-    )  # fmt: skip
+        f"({'lower, ' if lower else ''}{how})"
+        for a, (lower, how) in tests.items()
+    )
     first = min((a for a, h in hurt.items() if h), default=None)
     if first is not None and first <= 0.3:
         return AGREES, evidence
@@ -239,8 +245,10 @@ def _leaky(runs, cca):
     losses = leaky_losses(runs)
     if losses.empty:
         return NOT_RUN, "needs ReLU and leaky-ReLU runs at alpha = 0 and at an alpha >= 1"
-    parts = [f"alpha {r.alpha:g}: loss {r.relu_loss:.1f} points with ReLU, {r.leaky_loss:.1f} with leaky ReLU"
-             for r in losses.itertuples()]  # fmt: skip
+    parts = [
+        f"alpha {r.alpha:g}: loss {r.relu_loss:.1f} points with ReLU, {r.leaky_loss:.1f} with leaky ReLU"
+        for r in losses.itertuples()
+    ]
     share = losses.rescued.mean()
     return (AGREES if share == 0 else PARTLY if share < 1 else DISAGREES), "; ".join(parts) + f" ({leaky_seeds(runs)})"
 
@@ -249,8 +257,10 @@ def leaky_seeds(runs: pd.DataFrame) -> str:
     """'ReLU 3 seeds per alpha, leaky ReLU 1 seed per alpha': the seeds behind `leaky_losses`."""
     used = [0, *leaky_losses(runs).alpha]
     relu, leaky = network(runs), network(runs, activation="leaky_relu")
-    return (f"ReLU {seeds_per_alpha(relu[relu.alpha.isin(used)])}, "
-            f"leaky ReLU {seeds_per_alpha(leaky[leaky.alpha.isin(used)])}")  # fmt: skip
+    return (
+        f"ReLU {seeds_per_alpha(relu[relu.alpha.isin(used)])}, "
+        f"leaky ReLU {seeds_per_alpha(leaky[leaky.alpha.isin(used)])}"
+    )
 
 
 def _vgg(runs, cca):
@@ -261,11 +271,13 @@ def _vgg(runs, cca):
     neg = vgg[vgg.alpha < 0]
     falls = (not neg.empty) and neg.si_unit_mean.mean() < vgg[vgg.alpha == 0].si_unit_mean.mean()
     used = [0.0, *neg.alpha.unique()]  # the alphas the rule reads: ResNet20 at 0, VGG16 at 0 and below
-    evidence = (f"mean SI at alpha = 0: VGG16 {vgg[vgg.alpha == 0].si_unit_mean.mean():.3f}, ResNet20 "
-                f"{res[res.alpha == 0].si_unit_mean.mean():.3f}; VGG16 SI falls for alpha < 0: "
-                f"{'yes' if falls else 'no' if not neg.empty else 'not run'} (VGG16 "
-                f"{seeds_per_alpha(vgg[vgg.alpha.isin(used)])}, ResNet20 {seeds_per_alpha(res[res.alpha == 0])} "
-                "at alpha = 0)")  # fmt: skip
+    evidence = (
+        f"mean SI at alpha = 0: VGG16 {vgg[vgg.alpha == 0].si_unit_mean.mean():.3f}, ResNet20 "
+        f"{res[res.alpha == 0].si_unit_mean.mean():.3f}; VGG16 SI falls for alpha < 0: "
+        f"{'yes' if falls else 'no' if not neg.empty else 'not run'} (VGG16 "
+        f"{seeds_per_alpha(vgg[vgg.alpha.isin(used)])}, ResNet20 {seeds_per_alpha(res[res.alpha == 0])} "
+        "at alpha = 0)"
+    )
     return (AGREES if higher and falls else PARTLY if higher or falls else DISAGREES), evidence
 
 

@@ -45,10 +45,23 @@ MIN_INTERVAL_N = 3  # fewest seeds the book draws or prints an interval for (mod
 
 # Values that lie in [0, 1] by definition (accuracies, the index, fractions, precision, PWCCA distances). Their
 # intervals are cut at 0 and 1: the true mean lies inside, so the cut interval covers it exactly as often.
-UNIT_RANGE = frozenset({
-    "test_acc", "val_acc", "best_val_acc", "train_acc", "si_unit_mean", "si_unit_mean_alive", "si_mean",
-    "si_mean_alive", "dead_fraction", "precision_unit_mean", "precision_mean", "mu_si", "distance",
-})  # fmt: skip
+UNIT_RANGE = frozenset(
+    {
+        "test_acc",
+        "val_acc",
+        "best_val_acc",
+        "train_acc",
+        "si_unit_mean",
+        "si_unit_mean_alive",
+        "si_mean",
+        "si_mean_alive",
+        "dead_fraction",
+        "precision_unit_mean",
+        "precision_mean",
+        "mu_si",
+        "distance",
+    }
+)
 
 
 def t_interval(values, level: float = 0.95, bounds: tuple[float, float] | None = None) -> tuple[float, float]:

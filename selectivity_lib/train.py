@@ -432,8 +432,11 @@ def load_checkpoint(out: Path, config: RunConfig, device: torch.device) -> dict:
         raise RunFolderError(f"{path} is not a training checkpoint of this project (a copy of best.pt?): {restart}")
     saved = ckpt["config"]
     if saved != config.experiment_fields():
-        diffs = [f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in config.experiment_fields().items()
-                 if saved.get(k) != v]  # fmt: skip
+        diffs = [
+            f"{k}: {saved.get(k)!r} there, {v!r} here"
+            for k, v in config.experiment_fields().items()
+            if saved.get(k) != v
+        ]
         raise RunFolderError(f"{path} belongs to another run ({'; '.join(diffs[:4])}): {restart}")
     if not 0 <= int(ckpt["epoch"]) <= config.epochs or len(ckpt["history"]) != int(ckpt["epoch"]):
         raise RunFolderError(f"{path} is inconsistent (epoch {ckpt['epoch']}, {len(ckpt['history'])} rows): {restart}")

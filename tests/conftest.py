@@ -50,9 +50,29 @@ def tiny_sweep_args(out, alphas=("0",), seeds=("0",), *extra: str, engine: str =
     """CLI arguments for a sweep of 1-epoch runs on 200 synthetic images (seconds per run). In this process
     unless `engine` says otherwise: a papermill run starts a Jupyter kernel, which costs more than the run, and
     tests/test_notebook.py tests that engine."""
-    return ["sweep", "--engine", engine, "--dataset", "synthetic", "--profile", "smoke", "--epochs", "1",
-            "--val-size", "500", "--train-subset", "200", "--alphas", *alphas, "--seeds", *seeds, "--no-progress",
-            "--out", str(out), *extra]  # fmt: skip
+    return [
+        "sweep",
+        "--engine",
+        engine,
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "1",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "200",
+        "--alphas",
+        *alphas,
+        "--seeds",
+        *seeds,
+        "--no-progress",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -123,8 +123,6 @@ def test_cca_analysis_refuses_more_images_than_the_test_set(tiny_sweep, tmp_path
         cca_experiment(tiny_sweep, n_images=100_000, progress=lambda *_: None)
 
 
-
-
 def _copy(tiny_sweep, root):
     shutil.copytree(tiny_sweep, root, ignore=shutil.ignore_patterns(CCA_FILE))
     return root
@@ -135,17 +133,21 @@ def test_each_table_lives_inside_the_folder_analysed(tiny_sweep, tmp_path):
     for name in ("a", "b"):
         for run in (tiny_sweep / "resnet20").glob("alpha=*/seed=*"):
             shutil.copytree(run, tmp_path / "Q" / name / f"{run.parent.name}-{run.name}")
-    (path_a, table_a), = cca_experiment(tmp_path / "Q" / "a", n_images=100, max_datapoints=2000,
-                                        progress=lambda *_: None).items()  # fmt: skip
-    (path_b, _), = cca_experiment(tmp_path / "Q" / "b", n_images=100, max_datapoints=2000,
-                                  progress=lambda *_: None).items()  # fmt: skip
+    ((path_a, table_a),) = cca_experiment(
+        tmp_path / "Q" / "a", n_images=100, max_datapoints=2000, progress=lambda *_: None
+    ).items()
+    ((path_b, _),) = cca_experiment(
+        tmp_path / "Q" / "b", n_images=100, max_datapoints=2000, progress=lambda *_: None
+    ).items()
     q = tmp_path / "Q"
     assert (path_a, path_b) == (q / "a" / "resnet20" / CCA_FILE, q / "b" / "resnet20" / CCA_FILE)
     assert not (tmp_path / "Q" / CCA_FILE).exists()
     assert load_cca(tmp_path / "Q" / "a").equals(table_a.drop(columns=[CHECK]))
     # a sweep's own network folder analysed on its own keeps its table where a sweep-level analysis puts it
     root = _copy(tiny_sweep, tmp_path / "T")
-    (path, _), = cca_experiment(root / "resnet20", n_images=100, max_datapoints=2000, progress=lambda *_: None).items()
+    ((path, _),) = cca_experiment(
+        root / "resnet20", n_images=100, max_datapoints=2000, progress=lambda *_: None
+    ).items()
     assert path == root / "resnet20" / CCA_FILE
 
 
@@ -184,9 +186,30 @@ def test_symlinked_runs_are_read_as_the_sweep_reads_them(tiny_sweep, tmp_path):
 
 
 def _tiny_grid(root):
-    return ["--engine", "inprocess", "--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size",
-            "500", "--train-subset", "300", "--batch-size", "100", "--alphas", "0", "-1", "--seeds", "0", "1",
-            "--out", str(root)]  # fmt: skip
+    return [
+        "--engine",
+        "inprocess",
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "1",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "300",
+        "--batch-size",
+        "100",
+        "--alphas",
+        "0",
+        "-1",
+        "--seeds",
+        "0",
+        "1",
+        "--out",
+        str(root),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,39 @@ from selectivity_lib.engines.cluster import JOB, ClusterOptions, parse_sbatch
 from selectivity_lib.errors import ConfigError
 from selectivity_lib.runfolder import CHECKPOINT, LOCK, METRICS, load_tensors
 
-TINY = ["--dataset", "synthetic", "--profile", "smoke", "--train-subset", "200", "--batch-size", "64",
-        "--val-size", "100", "--no-progress", "--compile", "off"]  # fmt: skip
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--profile",
+    "smoke",
+    "--train-subset",
+    "200",
+    "--batch-size",
+    "64",
+    "--val-size",
+    "100",
+    "--no-progress",
+    "--compile",
+    "off",
+]
 
 
 def sweep(root, *extra, alphas=("0", "-1", "1"), epochs="1"):
-    return ["sweep", "--engine", "submitit", *TINY, "--epochs", epochs, "--alphas", *alphas, "--seeds", "0",
-            "--out", str(root), *extra]  # fmt: skip
+    return [
+        "sweep",
+        "--engine",
+        "submitit",
+        *TINY,
+        "--epochs",
+        epochs,
+        "--alphas",
+        *alphas,
+        "--seeds",
+        "0",
+        "--out",
+        str(root),
+        *extra,
+    ]
 
 
 def metrics(root):
@@ -64,12 +90,17 @@ def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path):
     os.kill(int((run / LOCK).read_text()), signal.SIGKILL)  # the job's trainer (its pid is in the lock), not the sweep
     assert proc.wait(timeout=60) == 1
     assert not (run / METRICS).exists(), "the run finished before it could be killed"
-    status = subprocess.run(cli + sweep(killed, "--status", alphas=("-1",), epochs="5"), env=env,
-                            capture_output=True, text=True)  # fmt: skip
+    status = subprocess.run(
+        cli + sweep(killed, "--status", alphas=("-1",), epochs="5"), env=env, capture_output=True, text=True
+    )
     assert "failed" in status.stdout and "epoch" in status.stdout
     subprocess.run(cli + args, env=env, check=True, capture_output=True)
-    subprocess.run(cli + sweep(straight, "--cluster", "local", alphas=("-1",), epochs="5"), env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        cli + sweep(straight, "--cluster", "local", alphas=("-1",), epochs="5"),
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     (a,), (b,) = metrics(killed).values(), metrics(straight).values()
     for key in ("test_acc", "test_loss", "mu_si", "best_epoch", "epochs_trained"):
         assert a[key] == pytest.approx(b[key], rel=1e-6), key
@@ -96,15 +127,40 @@ def fake_slurm(tmp_path, monkeypatch):
 
 def test_slurm_script_asks_for_an_array_with_requeue_signal_gpus_and_time(tmp_path, fake_slurm, capsys):
     root = tmp_path / "sweep"
-    args = sweep(root, "--cluster", "slurm", "--partition", "gpu", "--time", "90", "--gpus-per-task", "1",
-                 "--cpus-per-task", "8", "--mem", "16", "--array-parallelism", "2",
-                 "--sbatch", "account=abc")  # fmt: skip
+    args = sweep(
+        root,
+        "--cluster",
+        "slurm",
+        "--partition",
+        "gpu",
+        "--time",
+        "90",
+        "--gpus-per-task",
+        "1",
+        "--cpus-per-task",
+        "8",
+        "--mem",
+        "16",
+        "--array-parallelism",
+        "2",
+        "--sbatch",
+        "account=abc",
+    )
     assert main(args) == 0
     (script,) = fake_slurm.iterdir()
     text = script.read_text()
-    for line in ("#SBATCH --array=0-2%2", "#SBATCH --signal=USR2@120", "#SBATCH --requeue", "#SBATCH --time=90",
-                 "#SBATCH --gpus-per-task=1", "#SBATCH --cpus-per-task=8", "#SBATCH --partition=gpu",
-                 "#SBATCH --mem=16GB", "#SBATCH --account=abc", "#SBATCH --ntasks=1"):  # fmt: skip
+    for line in (
+        "#SBATCH --array=0-2%2",
+        "#SBATCH --signal=USR2@120",
+        "#SBATCH --requeue",
+        "#SBATCH --time=90",
+        "#SBATCH --gpus-per-task=1",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --mem=16GB",
+        "#SBATCH --account=abc",
+        "#SBATCH --ntasks=1",
+    ):
         assert line in text.splitlines(), line
     assert "srun" in text and "submitit.core._submit" in text
     jobs = sorted(json.loads(p.read_text())["job_id"] for p in root.rglob(JOB))
@@ -173,7 +229,7 @@ def test_sbatch_refusing_the_array_is_one_line_and_leaves_no_folders(tmp_path, f
     assert not (root / "resnet20").exists()
 
 
-@pytest.mark.parametrize("record", ['{}', '{"job_id": null}', '{"job_id": true}', '[]', '{"cluster": "slurm"}'])
+@pytest.mark.parametrize("record", ["{}", '{"job_id": null}', '{"job_id": true}', "[]", '{"cluster": "slurm"}'])
 def test_a_malformed_job_record_is_named_not_a_traceback(tmp_path, capsys, record):
     run = tmp_path / "resnet20" / "alpha=0" / "seed=0"
     run.mkdir(parents=True)

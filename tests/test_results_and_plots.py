@@ -176,22 +176,34 @@ def test_cca_ratio_table_keeps_networks_apart():
         plots.cca_ratio(pd.DataFrame(rows))
 
 
-def _cca_rows(cross_mean: float, same_seed_cross: float | None = None, seeds=(0, 1, 2), layers=4, noise=0.01,
-              base: bool = True):  # fmt: skip
+def _cca_rows(
+    cross_mean: float, same_seed_cross: float | None = None, seeds=(0, 1, 2), layers=4, noise=0.01, base: bool = True
+):
     """A CCA table for one network at alpha = -1: within pairs near 0.3, cross pairs near `cross_mean`, and (with
     `base`) alpha = 0's within pairs near 0.3."""
     rng = np.random.default_rng(3)
     rows = []
     for s1, s2 in [(a, b) for a in seeds for b in seeds if a < b]:
         for alpha in (-1.0, 0.0) if base else (-1.0,):
-            rows += [dict(alpha=alpha, kind="within", seed_a=s1, seed_b=s2, layer_index=i,
-                          distance=0.3 + noise * rng.standard_normal()) for i in range(layers)]  # fmt: skip
+            rows += [
+                dict(
+                    alpha=alpha,
+                    kind="within",
+                    seed_a=s1,
+                    seed_b=s2,
+                    layer_index=i,
+                    distance=0.3 + noise * rng.standard_normal(),
+                )
+                for i in range(layers)
+            ]
     for s1 in seeds:
         for s2 in seeds:
             mean = cross_mean if s1 != s2 else (same_seed_cross if same_seed_cross is not None else cross_mean)
             noisy = mean + noise * rng.standard_normal(layers)
-            rows += [dict(alpha=-1.0, kind="cross", seed_a=s1, seed_b=s2, layer_index=i, distance=noisy[i])
-                     for i in range(layers)]  # fmt: skip
+            rows += [
+                dict(alpha=-1.0, kind="cross", seed_a=s1, seed_b=s2, layer_index=i, distance=noisy[i])
+                for i in range(layers)
+            ]
     table = pd.DataFrame(rows).assign(model="resnet20", activation="relu", slope=0.0)
     return table.assign(pair=table.seed_a.astype(str) + "-" + table.seed_b.astype(str))
 
@@ -206,11 +218,13 @@ def test_cca_ratio_leaves_out_same_seed_pairs():
 
 
 def test_a_ratio_counts_as_above_one_by_its_test_where_the_seeds_allow_one_else_by_its_value():
-    table = pd.DataFrame({
-        "ratio": [1.3, 1.3, 1.1, 0.9, 1.2],
-        "p": [0.01, 0.2, 0.25, 0.5, np.nan],  # the last untested
-        "p_min": [0.002, 0.002, 0.25, 0.25, np.nan],
-    })
+    table = pd.DataFrame(
+        {
+            "ratio": [1.3, 1.3, 1.1, 0.9, 1.2],
+            "p": [0.01, 0.2, 0.25, 0.5, np.nan],  # the last untested
+            "p_min": [0.002, 0.002, 0.25, 0.25, np.nan],
+        }
+    )
     assert plots.ratio_above_one(table).tolist() == [True, False, True, False, True]
 
 
@@ -269,13 +283,34 @@ def test_cca_permutation_test_needs_enough_seeds_for_a_star():
 
 def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     runs = pd.DataFrame(
-        dict(path=["r/a", "r/b"], schedule=["linear", "step"], lr=[0.2, 0.1], nesterov=[True, False],
-             warmup_epochs=[1.0, 0.0], epochs=[3, 3], alpha=[0.0, 0.0], train_seconds=[300.0, 200.0],
-             best_val_acc=[0.80, 0.82], test_acc=[0.81, 0.79], model="resnet20", activation="relu", slope=0.0,
-             seed=0, profile="full", dataset="synthetic", train_images=45_000)
-    )  # fmt: skip
-    history = pd.DataFrame(dict(path=["r/a"] * 3 + ["r/b"] * 3, seconds=[50, 50, 200, 60, 70, 70], epoch=[1, 2, 3] * 2,
-                                val_acc=[0.5, 0.7, 0.8, 0.6, 0.7, 0.82]))  # fmt: skip
+        dict(
+            path=["r/a", "r/b"],
+            schedule=["linear", "step"],
+            lr=[0.2, 0.1],
+            nesterov=[True, False],
+            warmup_epochs=[1.0, 0.0],
+            epochs=[3, 3],
+            alpha=[0.0, 0.0],
+            train_seconds=[300.0, 200.0],
+            best_val_acc=[0.80, 0.82],
+            test_acc=[0.81, 0.79],
+            model="resnet20",
+            activation="relu",
+            slope=0.0,
+            seed=0,
+            profile="full",
+            dataset="synthetic",
+            train_images=45_000,
+        )
+    )
+    history = pd.DataFrame(
+        dict(
+            path=["r/a"] * 3 + ["r/b"] * 3,
+            seconds=[50, 50, 200, 60, 70, 70],
+            epoch=[1, 2, 3] * 2,
+            val_acc=[0.5, 0.7, 0.8, 0.6, 0.7, 0.82],
+        )
+    )
     table = plots.recipe_table(runs.assign(device="cpu"), history)
     assert list(table.run) == ["b", "a"] and list(table.device) == ["cpu", "cpu"]  # by validation, not test
     assert table.set_index("run").loc["a", "minutes (median epoch)"] == pytest.approx(3 * 50 / 60)
@@ -289,11 +324,13 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     assert fig.axes[0].get_xscale() == "log"  # a reference run 7 times longer does not squash the short ones
     matplotlib.pyplot.close(fig)
     check = runs.iloc[:1].assign(path="r/check", alpha=1.0, best_val_acc=0.9)  # best, but a stability check
-    table = plots.recipe_table(pd.concat([runs, check]), pd.concat([history, history[history.path == "r/a"].assign(
-        path="r/check")]))  # fmt: skip
+    table = plots.recipe_table(
+        pd.concat([runs, check]), pd.concat([history, history[history.path == "r/a"].assign(path="r/check")])
+    )
     assert list(table.run) == ["b", "a", "check"]  # the alpha = 0 ranking stays whole
-    fig = plots.recipe_curves(pd.concat([history, history[history.path == "r/a"].assign(path="r/check")]),
-                              pd.concat([runs, check]))  # fmt: skip
+    fig = plots.recipe_curves(
+        pd.concat([history, history[history.path == "r/a"].assign(path="r/check")]), pd.concat([runs, check])
+    )
     assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]  # the checks in their own panel
     assert fig.axes[1].get_title() == "stability checks, alpha != 0"
     matplotlib.pyplot.close(fig)
@@ -306,8 +343,13 @@ def test_epochs_are_assigned_to_the_device_that_trained_them():
     record = {"environment": {"device": "cpu"}, "resumed": resumed}
     assert epoch_devices(record, range(1, 6)) == ["cpu", "cpu", "cpu", "gpu", "gpu"]
     assert epoch_devices({"environment": {"device": "cpu"}}, [1, 2]) == ["cpu", "cpu"]
-    history = pd.DataFrame(dict(epoch=[5, 4, 3, 2, 1], seconds=[1.0, 1.0, 100.0, 100.0, 100.0],
-                                device=epoch_devices(record, [5, 4, 3, 2, 1])))  # fmt: skip
+    history = pd.DataFrame(
+        dict(
+            epoch=[5, 4, 3, 2, 1],
+            seconds=[1.0, 1.0, 100.0, 100.0, 100.0],
+            device=epoch_devices(record, [5, 4, 3, 2, 1]),
+        )
+    )
     assert device_stretches(history) == [(1, 3, "cpu", 300.0), (4, 5, "gpu", 2.0)]
     # a median over two devices' epochs is no machine's cost: typical_minutes leaves it out
     runs = pd.DataFrame(dict(path=["mixed", "one"], epochs=[5, 2]))

@@ -28,8 +28,23 @@ from selectivity_lib.runfolder import BEST, CHECKPOINT, CONFIG, HISTORY, METRICS
 from selectivity_lib.train import best_weights, train_run
 
 # A tiny synthetic run: seconds on 2 cores.
-S = ["--dataset", "synthetic", "--profile", "smoke", "--train-subset", "200", "--epochs", "2", "--batch-size", "64",
-     "--val-size", "100", "--no-progress", "--compile", "off"]  # fmt: skip
+S = [
+    "--dataset",
+    "synthetic",
+    "--profile",
+    "smoke",
+    "--train-subset",
+    "200",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--val-size",
+    "100",
+    "--no-progress",
+    "--compile",
+    "off",
+]
 
 
 def tiny(**overrides):
@@ -64,8 +79,24 @@ def test_sweep_reports_a_folder_of_another_recipe_as_a_conflict_and_leaves_it(on
     before = listing(root)
     assert main(["sweep", "--engine", "inprocess", *S, "--alphas", "0", "--seeds", "0", "--out", str(root)]) == 0
     assert "1 already complete" in capsys.readouterr().out
-    code = main(["sweep", "--engine", "inprocess", *S, "--epochs", "3", "--lr", "0.05", "--alphas", "0",
-                 "--seeds", "0", "--out", str(root)])  # fmt: skip
+    code = main(
+        [
+            "sweep",
+            "--engine",
+            "inprocess",
+            *S,
+            "--epochs",
+            "3",
+            "--lr",
+            "0.05",
+            "--alphas",
+            "0",
+            "--seeds",
+            "0",
+            "--out",
+            str(root),
+        ]
+    )
     out = capsys.readouterr()
     assert code == 1 and "0 already complete" in out.out and "1 conflicting" in out.out
     assert "epochs: 2 there, 3 here" in out.err
@@ -82,8 +113,19 @@ def test_distinct_alphas_get_distinct_folders():
 
 
 def test_sweep_with_nearby_alphas_trains_both(tmp_path, capsys):
-    args = ["sweep", "--engine", "inprocess", *S, "--alphas", "-1.0000001", "-1.0000002", "--seeds", "0",
-            "--out", str(tmp_path)]  # fmt: skip
+    args = [
+        "sweep",
+        "--engine",
+        "inprocess",
+        *S,
+        "--alphas",
+        "-1.0000001",
+        "-1.0000002",
+        "--seeds",
+        "0",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     assert len(list(tmp_path.rglob(METRICS))) == 2
     assert main(args) == 0
@@ -175,10 +217,26 @@ def test_papermill_run_with_a_misspelled_parameter_fails_before_training(tmp_pat
 
     out = tmp_path / "nb.ipynb"
     proc = subprocess.run(
-        [sys.executable, "-m", "papermill", str(notebook_ipynb()), str(out), "-p", "alhpa", "-2.0",
-         "-p", "dataset", "synthetic", "-p", "out", str(tmp_path / "run"), "--no-progress-bar"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(notebook_ipynb()),
+            str(out),
+            "-p",
+            "alhpa",
+            "-2.0",
+            "-p",
+            "dataset",
+            "synthetic",
+            "-p",
+            "out",
+            str(tmp_path / "run"),
+            "--no-progress-bar",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "unknown parameter(s) alhpa" in proc.stderr + proc.stdout
     assert not (tmp_path / "run").exists()
 
@@ -337,12 +395,40 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     from selectivity_lib.grid import GridSpec, grid_progress
 
     spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
-    args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "1", "--val-size", "500",
-            "--train-subset", "200", "--no-progress"]  # fmt: skip
-    assert main(["sweep", "--engine", "inprocess", *args, "--alphas", "0", "-1", "--seeds", "0",
-                 "--out", str(tmp_path)]) == 0  # fmt: skip
-    assert main(["train", *args, "--alpha", "0", "--seed", "1", "--lr", "0.05",
-                 "--out", str(tmp_path / "resnet20" / "alpha=0" / "seed=1")]) == 0  # fmt: skip
+    args = [
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "1",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "200",
+        "--no-progress",
+    ]
+    assert (
+        main(["sweep", "--engine", "inprocess", *args, "--alphas", "0", "-1", "--seeds", "0", "--out", str(tmp_path)])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                *args,
+                "--alpha",
+                "0",
+                "--seed",
+                "1",
+                "--lr",
+                "0.05",
+                "--out",
+                str(tmp_path / "resnet20" / "alpha=0" / "seed=1"),
+            ]
+        )
+        == 0
+    )
     (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
     assert (row["planned"], row["complete"], row["alphas_done"], row["whole_seeds"]) == (4, 2, 2, "0")
     # `sweep --grid evidence` is that grid: ResNet20 seed-major first, then the leaky-ReLU and VGG16 parts.
@@ -386,8 +472,21 @@ def test_train_command_refuses_what_no_flag_sets():
 
 
 def test_a_run_retrained_from_its_command_matches(tmp_path, capsys):
-    tiny_args = ["--dataset", "synthetic", "--profile", "smoke", "--epochs", "2", "--val-size", "500",
-                 "--train-subset", "200", "--no-progress", "--compile", "off"]  # fmt: skip
+    tiny_args = [
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "2",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "200",
+        "--no-progress",
+        "--compile",
+        "off",
+    ]
     first = tmp_path / "first"
     assert main(["train", *tiny_args, "--alpha", "-1", "--lr", "0.05", "--out", str(first)]) == 0
     capsys.readouterr()

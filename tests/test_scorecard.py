@@ -13,11 +13,20 @@ def runs_table(si: dict, acc: dict, seeds=3, model="resnet20", activation="relu"
     rows = []
     for alpha in si:
         for seed in range(seeds):
-            rows.append(dict(model=model, activation=activation, slope=0.0 if activation == "relu" else 0.5,
-                             alpha=alpha, seed=seed, si_unit_mean=si[alpha] + noise * rng.standard_normal(),
-                             test_acc=acc[alpha] + noise * rng.standard_normal(),
-                             precision_unit_mean=0.2 + si[alpha] / 2, si_unit_mean_alive=si[alpha] + 0.01,
-                             dead_fraction=(dead or {}).get(alpha, 0.0)))  # fmt: skip
+            rows.append(
+                dict(
+                    model=model,
+                    activation=activation,
+                    slope=0.0 if activation == "relu" else 0.5,
+                    alpha=alpha,
+                    seed=seed,
+                    si_unit_mean=si[alpha] + noise * rng.standard_normal(),
+                    test_acc=acc[alpha] + noise * rng.standard_normal(),
+                    precision_unit_mean=0.2 + si[alpha] / 2,
+                    si_unit_mean_alive=si[alpha] + 0.01,
+                    dead_fraction=(dead or {}).get(alpha, 0.0),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -34,8 +43,7 @@ def verdicts(runs, cca=None):
 
 def test_paper_like_runs_agree_with_the_resnet20_claims():
     v = verdicts(PAPER_LIKE)
-    for key in ("monotone", "free", "near-zero", "raises", "hurts-early", "collapse", "asymmetry", "dead",
-                "precision"):  # fmt: skip
+    for key in ("monotone", "free", "near-zero", "raises", "hurts-early", "collapse", "asymmetry", "dead", "precision"):
         assert v[key] == AGREES, key
     assert v["cca"] == NOT_RUN and v["leaky"] == NOT_RUN and v["vgg"] == NOT_RUN
     hurt = scorecard(PAPER_LIKE, pd.DataFrame()).set_index("key").evidence["hurts-early"]
@@ -104,9 +112,21 @@ def cca_table(cross: dict, seeds=3, layers=3, noise=0.005):
         kinds = [("within", a, b) for a, b in pairs if a < b] + ([("cross", a, b) for a, b in pairs] if alpha else [])
         for kind, a, b in kinds:
             mean = 0.3 if kind == "within" else cross[alpha]
-            rows += [dict(model="resnet20", activation="relu", slope=0.0, alpha=alpha, kind=kind, seed_a=a, seed_b=b,
-                          pair=f"{a}-{b}", layer_index=i, distance=mean + noise * rng.standard_normal())
-                     for i in range(layers)]  # fmt: skip
+            rows += [
+                dict(
+                    model="resnet20",
+                    activation="relu",
+                    slope=0.0,
+                    alpha=alpha,
+                    kind=kind,
+                    seed_a=a,
+                    seed_b=b,
+                    pair=f"{a}-{b}",
+                    layer_index=i,
+                    distance=mean + noise * rng.standard_normal(),
+                )
+                for i in range(layers)
+            ]
     return pd.DataFrame(rows)
 
 
@@ -124,8 +144,10 @@ def test_cca_verdict_tests_where_the_seeds_allow_and_reads_the_ratio_where_not()
     six = cca_table(growing, seeds=6)  # alpha = -1 keeps seeds 0-2: only it is below a testable count
     six = six[~((six.alpha == -1.0) & ((six.seed_a >= 3) | ((six.kind == "within") & (six.seed_b >= 3))))]
     evidence = scorecard(PAPER_LIKE, six).set_index("key").loc["cca"].evidence
-    assert "alpha -10: 1.499 (p = 0.031); alpha -1: 1.097 (p = 0.12, which cannot go below 0.12 at these seeds)" \
-        in evidence  # a caveat that holds at some alphas only is said where it holds
+    assert (
+        "alpha -10: 1.499 (p = 0.031); alpha -1: 1.097 (p = 0.12, which cannot go below 0.12 at these seeds)"
+        in evidence
+    )  # a caveat that holds at some alphas only is said where it holds
     card = scorecard(PAPER_LIKE, cca_table({-1.0: 0.25, -10.0: 0.28, 1.0: 0.4})).set_index("key").loc["cca"]
     assert card.verdict == DISAGREES  # two of three ratios below 1
     # 6 seeds: tested; a ratio of 1.1 over noise of 0.005 passes, one at 1.0 does not

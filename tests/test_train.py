@@ -243,8 +243,9 @@ def test_seeds_are_independent_and_a_seed_repeats_exactly(synthetic):
     def start(seed):
         trainer = Trainer(tiny_config(seed=seed, model="resnet20", compile="off"), synthetic)
         weights = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
-        orders = [torch.randperm(len(trainer.train_y), generator=epoch_generator(seed, e, trainer.device))
-                  for e in range(3)]  # fmt: skip
+        orders = [
+            torch.randperm(len(trainer.train_y), generator=epoch_generator(seed, e, trainer.device)) for e in range(3)
+        ]
         return trainer, weights, orders
 
     (a, wa, oa), (b, wb, ob), (_, wagain, oagain) = start(0), start(1), start(0)
@@ -301,5 +302,8 @@ def test_record_says_which_environment_trained_which_epochs(finished_run, synthe
         (restarted / name).unlink()
     (restarted / CONFIG).write_text(json.dumps(record | {"environment": here | elsewhere}))
     train_run(config, restarted, data=synthetic, progress=False)
-    assert json.loads((restarted / CONFIG).read_text()) == {"config": record["config"], "data": record["data"],
-                                                             "environment": here}  # fmt: skip
+    assert json.loads((restarted / CONFIG).read_text()) == {
+        "config": record["config"],
+        "data": record["data"],
+        "environment": here,
+    }

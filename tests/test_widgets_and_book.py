@@ -61,11 +61,26 @@ def test_book_profile_is_the_profile_with_most_complete_runs(tmp_path, monkeypat
 
 def test_real_unit_comes_from_a_plain_relu_resnet20_at_alpha_0():
     rows = []
-    for model, activation, alpha, si in [("resnet20", "leaky_relu", 0.0, 0.9), ("vgg16", "relu", 0.0, 0.8),
-                                         ("resnet20", "relu", -1.0, 0.7), ("resnet20", "relu", 0.0, 0.3)]:  # fmt: skip
+    for model, activation, alpha, si in [
+        ("resnet20", "leaky_relu", 0.0, 0.9),
+        ("vgg16", "relu", 0.0, 0.8),
+        ("resnet20", "relu", -1.0, 0.7),
+        ("resnet20", "relu", 0.0, 0.3),
+    ]:
         for unit in range(5):
-            rows.append(dict(model=model, activation=activation, alpha=alpha, dead=False, layer_index=18,
-                             layer="l18", unit=unit, seed=0, si=si + 0.01 * unit))  # fmt: skip
+            rows.append(
+                dict(
+                    model=model,
+                    activation=activation,
+                    alpha=alpha,
+                    dead=False,
+                    layer_index=18,
+                    layer="l18",
+                    unit=unit,
+                    seed=0,
+                    si=si + 0.01 * unit,
+                )
+            )
     pick = book.real_unit(pd.DataFrame(rows))
     assert (pick.model, pick.activation, pick.alpha) == ("resnet20", "relu", 0.0)
     assert book.real_unit(pd.DataFrame(rows[:5])) is None  # only a leaky network: no preset
@@ -77,8 +92,12 @@ def test_a_chapter_describes_the_networks_it_reads_not_the_whole_sweep():
     from selectivity_lib.results import Results
 
     networks = [("resnet20", "relu", 0.0, 3), ("resnet20", "leaky_relu", 0.5, 2), ("vgg16", "relu", 0.0, 1)]
-    rows = [dict(model=m, activation=a, slope=b, alpha=alpha, seed=seed, profile="full", dataset="cifar10-jpg")
-            for m, a, b, seeds in networks for alpha in (0.0, 1.0) for seed in range(seeds)]  # fmt: skip
+    rows = [
+        dict(model=m, activation=a, slope=b, alpha=alpha, seed=seed, profile="full", dataset="cifar10-jpg")
+        for m, a, b, seeds in networks
+        for alpha in (0.0, 1.0)
+        for seed in range(seeds)
+    ]
     results = Results(pd.DataFrame(rows), pd.DataFrame())
     main = book.BookData("full", Path("runs/full"), results, pd.DataFrame())  # loaded for ReLU ResNet20
     assert main.describe() == "profile full; dataset cifar10-jpg; 6 runs; 3 seeds per alpha"
@@ -96,9 +115,21 @@ def test_learning_curves_draw_one_network():
     for model, activation, slope in networks:
         for alpha in (0.0, -1.0):
             for epoch in (1, 2):
-                rows.append(dict(model=model, activation=activation, slope=slope, alpha=alpha, seed=0, epoch=epoch,
-                                 profile="smoke", dataset="synthetic", recipe="r", train_mu_si=0.1 * epoch,
-                                 val_acc=0.5 if model == "resnet20" and activation == "relu" else 0.9))  # fmt: skip
+                rows.append(
+                    dict(
+                        model=model,
+                        activation=activation,
+                        slope=slope,
+                        alpha=alpha,
+                        seed=0,
+                        epoch=epoch,
+                        profile="smoke",
+                        dataset="synthetic",
+                        recipe="r",
+                        train_mu_si=0.1 * epoch,
+                        val_acc=0.5 if model == "resnet20" and activation == "relu" else 0.9,
+                    )
+                )
     fig = plots.learning_curves(pd.DataFrame(rows))
     lines = fig.axes[1].get_lines()
     assert len(lines) == 2 and all(set(line.get_ydata()) == {0.5} for line in lines)  # ReLU ResNet20 only
@@ -108,8 +139,9 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
     def run(profile, alpha, model="resnet20", activation="relu"):
         folder = tmp_path / profile / f"{model}-{activation}" / f"alpha={alpha}" / "seed=0"
         folder.mkdir(parents=True)
-        (folder / "config.json").write_text(json.dumps({"config": {"model": model, "activation": activation,
-                                                                   "alpha": alpha}, "data": {}}))  # fmt: skip
+        (folder / "config.json").write_text(
+            json.dumps({"config": {"model": model, "activation": activation, "alpha": alpha}, "data": {}})
+        )
         (folder / "metrics.json").write_text("{}")
 
     monkeypatch.setenv("SELECTIVITY_RUNS", str(tmp_path))
@@ -153,7 +185,7 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
             dict(model="resnet20", activation="relu", alpha=-10, kind="cross", seed_a=0, seed_b=1),  # no within
             dict(model="resnet20", activation="relu", alpha=-30, kind="within", seed_a=1, seed_b=1),
         ]  # same seed
-        pd.DataFrame(rows).to_csv(tmp_path / profile / "resnet20-relu" / "cca_distances.csv", index=False)  # fmt: skip
+        pd.DataFrame(rows).to_csv(tmp_path / profile / "resnet20-relu" / "cca_distances.csv", index=False)
 
     assert book.book_profile(cca=True) == "full"  # no CCA anywhere: the runs decide
     cca("cpu", (-1, 1, -3, 3))
@@ -166,8 +198,14 @@ def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
 
 
 def test_rising_loss_names_the_epochs():
-    history = pd.DataFrame(dict(alpha=[1.0] * 4 + [0.0] * 4, seed=0, epoch=[1, 2, 3, 4] * 2,
-                                train_ce=[2.0, 1.5, 2.1, 1.9, 2.0, 1.6, 1.4, 1.41]))  # fmt: skip
+    history = pd.DataFrame(
+        dict(
+            alpha=[1.0] * 4 + [0.0] * 4,
+            seed=0,
+            epoch=[1, 2, 3, 4] * 2,
+            train_ce=[2.0, 1.5, 2.1, 1.9, 2.0, 1.6, 1.4, 1.41],
+        )
+    )
     text = book.rising_loss(history)
     assert "alpha = 1, seed 0: rises in epoch(s) 3 (by up to 0.60)" in text
     assert "alpha = 0, seed 0: falls or holds every epoch" in text
@@ -175,22 +213,40 @@ def test_rising_loss_names_the_epochs():
 
 def test_rising_loss_keeps_runs_that_share_an_alpha_apart():
     """Two recipes checked at the same alpha and seed are two runs, named by their folders."""
-    history = pd.DataFrame(dict(alpha=1.0, seed=0, epoch=[1, 2, 3] * 2, train_ce=[2.0, 2.2, 1.8, 2.0, 1.9, 1.8],
-                                path=["r/lr0.4-alpha1"] * 3 + ["r/lr0.1-alpha1"] * 3))  # fmt: skip
+    history = pd.DataFrame(
+        dict(
+            alpha=1.0,
+            seed=0,
+            epoch=[1, 2, 3] * 2,
+            train_ce=[2.0, 2.2, 1.8, 2.0, 1.9, 1.8],
+            path=["r/lr0.4-alpha1"] * 3 + ["r/lr0.1-alpha1"] * 3,
+        )
+    )
     table = book.loss_rises(history)
     assert table.set_index("run").rises.to_dict() == {"lr0.4-alpha1": [2], "lr0.1-alpha1": []}
-    assert book.rising_loss(history) == ("lr0.4-alpha1: rises in epoch(s) 2 (by up to 0.20); "
-                                         "lr0.1-alpha1: falls or holds every epoch")  # fmt: skip
+    assert book.rising_loss(history) == (
+        "lr0.4-alpha1: rises in epoch(s) 2 (by up to 0.20); lr0.1-alpha1: falls or holds every epoch"
+    )
 
 
 def test_rising_loss_names_the_network_where_a_sweep_holds_several():
     """A grid of several networks repeats alphas and seeds: each run is named by its network too."""
     nets = [("resnet20", "relu", 0.0), ("resnet20", "leaky_relu", 0.5), ("vgg16", "relu", 0.0)]
     history = pd.concat(
-        pd.DataFrame(dict(model=m, activation=a, slope=b, alpha=0.0, seed=0, epoch=[1, 2], train_ce=[2.0, 2.0 + i],
-                          path=f"full/{m}{a}/alpha=0/seed=0"))
+        pd.DataFrame(
+            dict(
+                model=m,
+                activation=a,
+                slope=b,
+                alpha=0.0,
+                seed=0,
+                epoch=[1, 2],
+                train_ce=[2.0, 2.0 + i],
+                path=f"full/{m}{a}/alpha=0/seed=0",
+            )
+        )
         for i, (m, a, b) in enumerate(nets)
-    )  # fmt: skip
+    )
     assert book.rising_loss(history) == (
         "resnet20 alpha = 0, seed 0: falls or holds every epoch; resnet20-leaky0.5 alpha = 0, seed 0: rises in "
         "epoch(s) 2 (by up to 1.00); vgg16 alpha = 0, seed 0: rises in epoch(s) 2 (by up to 2.00)"
@@ -200,13 +256,27 @@ def test_rising_loss_names_the_network_where_a_sweep_holds_several():
 
 
 def test_recipe_ranking_says_why_each_better_recipe_was_passed_over():
-    recipe = pd.DataFrame(dict(
-        path=["r/fast", "r/fast-alpha1", "r/long", "r/plain", "r/plain-alpha1", "r/paper-e200"],
-        recipe=["f", "f", "l", "p", "p", "ref"], alpha=[0.0, 1.0, 0.0, 0.0, 1.0, 0.0], epochs=[20, 20, 22, 20, 20, 200],
-        profile=["full"] * 5 + ["paper"], best_val_acc=[0.86, 0.40, 0.835, 0.833, 0.75, 0.9],
-        test_acc=[0.85, 0.39, 0.83, 0.828, 0.74, 0.893], train_seconds=[1200] * 5 + [10_800]))  # fmt: skip
-    history = pd.DataFrame(dict(path=["r/fast-alpha1"] * 3 + ["r/plain-alpha1"] * 3, alpha=1.0, seed=0,
-                                epoch=[1, 2, 3] * 2, train_ce=[2.0, 2.3, 1.9, 2.0, 1.8, 1.7]))  # fmt: skip
+    recipe = pd.DataFrame(
+        dict(
+            path=["r/fast", "r/fast-alpha1", "r/long", "r/plain", "r/plain-alpha1", "r/paper-e200"],
+            recipe=["f", "f", "l", "p", "p", "ref"],
+            alpha=[0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+            epochs=[20, 20, 22, 20, 20, 200],
+            profile=["full"] * 5 + ["paper"],
+            best_val_acc=[0.86, 0.40, 0.835, 0.833, 0.75, 0.9],
+            test_acc=[0.85, 0.39, 0.83, 0.828, 0.74, 0.893],
+            train_seconds=[1200] * 5 + [10_800],
+        )
+    )
+    history = pd.DataFrame(
+        dict(
+            path=["r/fast-alpha1"] * 3 + ["r/plain-alpha1"] * 3,
+            alpha=1.0,
+            seed=0,
+            epoch=[1, 2, 3] * 2,
+            train_ce=[2.0, 2.3, 1.9, 2.0, 1.8, 1.7],
+        )
+    )
     text = book.recipe_ranking(recipe, book.loss_rises(history), chosen="p")
     assert text.startswith("plain, ranked 3 of 3 by validation accuracy: above it, ")
     assert "fast (+2.7 points; its cross-entropy rose at alpha = 1 in epoch(s) 2)" in text
@@ -217,11 +287,19 @@ def test_recipe_ranking_says_why_each_better_recipe_was_passed_over():
 
 
 def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candidate():
-    recipe = pd.DataFrame(dict(
-        path=["r/plain", "r/plain-alpha1", "r/paper-e200"], recipe=["p", "p", "ref"], alpha=[0.0, 1.0, 0.0],
-        epochs=[20, 20, 200], profile=["full", "full", "paper"], best_val_acc=[0.833, 0.75, 0.9],
-        test_acc=[0.828, 0.74, 0.893], train_seconds=[1200, 1200, 10_800],
-        amp=["bfloat16", "bfloat16", "bfloat16+fp32"]))  # fmt: skip
+    recipe = pd.DataFrame(
+        dict(
+            path=["r/plain", "r/plain-alpha1", "r/paper-e200"],
+            recipe=["p", "p", "ref"],
+            alpha=[0.0, 1.0, 0.0],
+            epochs=[20, 20, 200],
+            profile=["full", "full", "paper"],
+            best_val_acc=[0.833, 0.75, 0.9],
+            test_acc=[0.828, 0.74, 0.893],
+            train_seconds=[1200, 1200, 10_800],
+            amp=["bfloat16", "bfloat16", "bfloat16+fp32"],
+        )
+    )
     assert list(book.recipe_candidates(recipe).path) == ["r/plain", "r/plain-alpha1"]
     assert book.reference_gap(recipe, "p") == (
         "paper-e200 (200 epochs, 3.0 hours of recorded training in bfloat16+fp32) reached 89.3% test accuracy, "
@@ -232,13 +310,21 @@ def test_reference_run_is_measured_against_the_chosen_recipe_and_never_a_candida
     assert book.reference_gap(worse, "p").endswith("1.0 points less than plain (82.8% in 20 epochs)")
     assert book.reference_gap(recipe[recipe.profile == "full"], "p").startswith("not trained yet")
     assert book.reference_gap(recipe[recipe.profile == "full"], "p", "about 2.8 hours").endswith(
-        "paper-e200, about 2.8 hours)")
+        "paper-e200, about 2.8 hours)"
+    )
     # a reference run finished on another device: its time is told per device, with the epochs each trained
-    history = pd.DataFrame(dict(path="r/paper-e200", epoch=range(1, 201), seconds=[150.0] * 70 + [2.5] * 130,
-                                device=["cpu (x86_64)"] * 70 + ["NVIDIA H200"] * 130))  # fmt: skip
+    history = pd.DataFrame(
+        dict(
+            path="r/paper-e200",
+            epoch=range(1, 201),
+            seconds=[150.0] * 70 + [2.5] * 130,
+            device=["cpu (x86_64)"] * 70 + ["NVIDIA H200"] * 130,
+        )
+    )
     assert book.reference_gap(recipe, "p", history=history).startswith(
         "paper-e200 (200 epochs, in bfloat16+fp32: epochs 1-70 on cpu (x86_64), 2.9 hours; epochs 71-200 on "
-        "NVIDIA H200, 5.4 minutes) reached 89.3% test accuracy, 6.5 points more")
+        "NVIDIA H200, 5.4 minutes) reached 89.3% test accuracy, 6.5 points more"
+    )
 
 
 def test_at_chance_names_runs_that_collapsed_and_never_recovered(tmp_path):
@@ -246,12 +332,18 @@ def test_at_chance_names_runs_that_collapsed_and_never_recovered(tmp_path):
     for alpha in (1.0, 5.0):
         folder = tmp_path / f"alpha={alpha:g}"
         folder.mkdir()
-        (folder / "config.json").write_text(json.dumps({"config": {"model": "resnet20", "alpha": alpha},
-                                                        "data": {"num_classes": 10}}))  # fmt: skip
+        (folder / "config.json").write_text(
+            json.dumps({"config": {"model": "resnet20", "alpha": alpha}, "data": {"num_classes": 10}})
+        )
         paths.append(str(folder))
     runs = pd.DataFrame(dict(path=paths, alpha=[1.0, 5.0], seed=0, best_epoch=[5, 2]))
-    history = pd.DataFrame(dict(path=[paths[0]] * 5 + [paths[1]] * 5, epoch=[1, 2, 3, 4, 5] * 2,
-                                train_acc=[0.3, 0.11, 0.5, 0.6, 0.7, 0.2, 0.25, 0.11, 0.10, 0.10]))  # fmt: skip
+    history = pd.DataFrame(
+        dict(
+            path=[paths[0]] * 5 + [paths[1]] * 5,
+            epoch=[1, 2, 3, 4, 5] * 2,
+            train_acc=[0.3, 0.11, 0.5, 0.6, 0.7, 0.2, 0.25, 0.11, 0.10, 0.10],
+        )
+    )
     assert book.at_chance(runs, history) == (
         "alpha = 5, seed 0: training accuracy at chance (10%) from epoch 3 to the last; its test figures come "
         "from epoch 2, the best by validation"
@@ -274,11 +366,28 @@ def test_ranksum_reach_says_when_no_star_is_possible():
 
 
 def test_convergence_reports_what_the_last_epochs_gained():
-    runs = pd.DataFrame(dict(path=["a", "b"], model="vgg16", activation="relu", slope=0.0, alpha=0.0, seed=[0, 1],
-                             best_val_acc=[0.70, 0.81], best_epoch=[8, 8], train_seconds=[2400.0, 2460.0]))  # fmt: skip
+    runs = pd.DataFrame(
+        dict(
+            path=["a", "b"],
+            model="vgg16",
+            activation="relu",
+            slope=0.0,
+            alpha=0.0,
+            seed=[0, 1],
+            best_val_acc=[0.70, 0.81],
+            best_epoch=[8, 8],
+            train_seconds=[2400.0, 2460.0],
+        )
+    )
     val = [0.3, 0.4, 0.5, 0.55, 0.6, 0.62, 0.66, 0.70]  # the last 2 of 8 epochs gain 8 points
-    history = pd.DataFrame(dict(path=["a"] * 8 + ["b"] * 8, epoch=list(range(1, 9)) * 2, val_acc=val + [0.81] * 8,
-                                train_acc=[0.5] * 7 + [0.72] + [0.9] * 8))  # fmt: skip
+    history = pd.DataFrame(
+        dict(
+            path=["a"] * 8 + ["b"] * 8,
+            epoch=list(range(1, 9)) * 2,
+            val_acc=val + [0.81] * 8,
+            train_acc=[0.5] * 7 + [0.72] + [0.9] * 8,
+        )
+    )
     text = book.convergence(runs, history)
     assert text.startswith(
         "vgg16 alpha = 0, seed 0: best validation accuracy 70.0% (epoch 8 of 8), training accuracy 72.0% in the last "
@@ -291,8 +400,10 @@ def test_rate_check_keeps_the_rate_within_the_margin_and_flags_it_beyond():
     res = pd.DataFrame(dict(best_val_acc=[0.84, 0.86], train_seconds=[1000.0, 1000.0]))
     near = pd.DataFrame(dict(best_val_acc=[0.82], train_seconds=[2500.0]))
     text = book.rate_check(near, res)
-    assert text.startswith("VGG16's mean best validation accuracy, 82.0%, is 3.0 points below ResNet20's 85.0% "
-                           "(1 VGG16 run against 2 of ResNet20), within the 5 points")
+    assert text.startswith(
+        "VGG16's mean best validation accuracy, 82.0%, is 3.0 points below ResNet20's 85.0% "
+        "(1 VGG16 run against 2 of ResNet20), within the 5 points"
+    )
     assert "keeps this rate" in text
     assert "within the 45-minute budget (the longest run: 42 minutes, as recorded)" in text
     far = near.assign(best_val_acc=0.70, train_seconds=3000.0)
@@ -306,8 +417,14 @@ def test_rate_check_keeps_the_rate_within_the_margin_and_flags_it_beyond():
 
 
 def test_against_zero_gives_each_alphas_factor_and_points_from_seed_means():
-    runs = pd.DataFrame(dict(alpha=[0.0, 0.0, -1.0, 1.0], seed=[0, 1, 0, 0], si_unit_mean=[0.24, 0.26, 0.05, 0.5],
-                             test_acc=[0.80, 0.82, 0.805, 0.70]))  # fmt: skip
+    runs = pd.DataFrame(
+        dict(
+            alpha=[0.0, 0.0, -1.0, 1.0],
+            seed=[0, 1, 0, 0],
+            si_unit_mean=[0.24, 0.26, 0.05, 0.5],
+            test_acc=[0.80, 0.82, 0.805, 0.70],
+        )
+    )
     assert book.against_zero(runs) == (
         "alpha = 0: mean SI 0.250, test accuracy 81.0% (2 seeds); alpha = -1: mean SI 0.050 (5.0 times lower), test "
         "accuracy 80.5% (-0.5 points; 1 seed); alpha = 1: mean SI 0.500 (2.0 times higher), test accuracy 70.0% "
@@ -319,8 +436,9 @@ def test_against_zero_gives_each_alphas_factor_and_points_from_seed_means():
 
 def test_precision_course_reads_each_side_of_alpha_zero():
     alphas = [-3.0, -1.0, 0.0, 1.0, 5.0]
-    runs = pd.DataFrame(dict(alpha=alphas, si_unit_mean=[0.05, 0.1, 0.2, 0.6, 0.62],
-                             precision_unit_mean=[0.15, 0.25, 0.3, 0.4, 0.2]))  # fmt: skip
+    runs = pd.DataFrame(
+        dict(alpha=alphas, si_unit_mean=[0.05, 0.1, 0.2, 0.6, 0.62], precision_unit_mean=[0.15, 0.25, 0.3, 0.4, 0.2])
+    )
     units = pd.DataFrame(dict(alpha=[5.0] * 4, seed=0, dead=[True, True, False, False], precision=[0.1, 0.1, 0.3, 0.3]))
     assert book.precision_course(runs, units) == (
         "over the 3 alphas <= 0, mean precision and mean SI have Spearman rho 1.00; over the alphas >= 0, mean "
@@ -361,16 +479,24 @@ def test_no_shown_cell_ends_in_a_glue_call():
                 continue
             body = ast.parse(cell.source).body
             last = body[-1] if body else None
-            glued = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
-                     and getattr(last.value.func, "attr", "") == "glue")  # fmt: skip
+            glued = (
+                isinstance(last, ast.Expr)
+                and isinstance(last.value, ast.Call)
+                and getattr(last.value.func, "attr", "") == "glue"
+            )
             assert not glued or cell.source.rstrip().endswith(";"), f"{chapter.name}: {cell.source[-80:]}"
 
 
 def test_knob_order_says_when_the_term_stops_ordering_runs_by_alpha():
     alphas = [-1.0, 0.0, 1.0, 5.0]
     term = {1: [0.05, 0.1, 0.3, 0.5], 2: [0.05, 0.1, 0.4, 0.6], 3: [0.05, 0.1, 0.4, 1e-8]}  # alpha = 5 collapses
-    history = pd.DataFrame([dict(epoch=e, alpha=a, seed=0, train_mu_si=v) for e, values in term.items()
-                            for a, v in zip(alphas, values, strict=True)])  # fmt: skip
+    history = pd.DataFrame(
+        [
+            dict(epoch=e, alpha=a, seed=0, train_mu_si=v)
+            for e, values in term.items()
+            for a, v in zip(alphas, values, strict=True)
+        ]
+    )
     assert book.knob_order(history) == (
         "over the 4 alphas, Spearman rho between alpha and the term is 1.00 after epoch 1 and -0.20 after epoch 3; "
         "it is below 0.9 from epoch 3"
@@ -394,8 +520,9 @@ def test_downloadable_notebook_puts_glued_outputs_back_in_their_cells(tmp_path):
     ]
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     glued = extract_glue_data(notebook, [0] * len(notebook.cells), logger=None)  # as myst-nb's build does
-    assert not any(o.get("metadata", {}).get("scrapbook", {}).get("mime_prefix")
-                   for c in notebook.cells for o in c.outputs)  # fmt: skip
+    assert not any(
+        o.get("metadata", {}).get("scrapbook", {}).get("mime_prefix") for c in notebook.cells for o in c.outputs
+    )
     executed = tmp_path / "chapter.ipynb"
     nbformat.write(notebook, executed)
     executed.with_suffix(".glue.json").write_text(json.dumps(glued))
@@ -412,8 +539,11 @@ def test_downloadable_notebook_refuses_a_glued_output_without_its_cell(tmp_path)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("1", execution_count=1)]
     nbformat.write(notebook, tmp_path / "c.ipynb")
-    output = {"output_type": "display_data", "data": {"text/plain": "1"},
-              "metadata": {"scrapbook": {"name": "a", "mime_prefix": "application/papermill.record/"}}}  # fmt: skip
+    output = {
+        "output_type": "display_data",
+        "data": {"text/plain": "1"},
+        "metadata": {"scrapbook": {"name": "a", "mime_prefix": "application/papermill.record/"}},
+    }
     (tmp_path / "c.glue.json").write_text(json.dumps({"a": output}))
     with pytest.raises(ValueError, match="'a' names no executed cell"):
         book.downloadable_notebook(tmp_path / "c.ipynb", tmp_path / "out.ipynb")
@@ -422,10 +552,17 @@ def test_downloadable_notebook_refuses_a_glued_output_without_its_cell(tmp_path)
 def test_seed_spread_gives_each_alpha_its_seeds_range_and_seed_noise_names_the_widest():
     from selectivity_lib import plots
 
-    runs = pd.DataFrame(dict(model="resnet20", activation=["relu"] * 5 + ["leaky_relu"], slope=[0.0] * 5 + [0.5],
-                             alpha=[0.0, 0.0, 0.0, 5.0, 5.0, 0.0], seed=[0, 1, 2, 0, 1, 0],
-                             test_acc=[0.83, 0.835, 0.826, 0.20, 0.35, 0.8],
-                             si_unit_mean=[0.202, 0.203, 0.2025, 0.3, 0.6, 0.2]))  # fmt: skip
+    runs = pd.DataFrame(
+        dict(
+            model="resnet20",
+            activation=["relu"] * 5 + ["leaky_relu"],
+            slope=[0.0] * 5 + [0.5],
+            alpha=[0.0, 0.0, 0.0, 5.0, 5.0, 0.0],
+            seed=[0, 1, 2, 0, 1, 0],
+            test_acc=[0.83, 0.835, 0.826, 0.20, 0.35, 0.8],
+            si_unit_mean=[0.202, 0.203, 0.2025, 0.3, 0.6, 0.2],
+        )
+    )
     spread = plots.seed_spread(runs)
     assert spread[["network", "alpha", "seeds"]].values.tolist() == [["resnet20", 0.0, 3], ["resnet20", 5.0, 2]]
     zero = spread.iloc[0]  # the leaky network's single seed has no spread to give
@@ -433,8 +570,10 @@ def test_seed_spread_gives_each_alpha_its_seeds_range_and_seed_noise_names_the_w
     assert zero["test acc. SD"] == pytest.approx(100 * runs.test_acc[:3].std())
     assert zero["SI highest"] - zero["SI lowest"] == pytest.approx(0.001)
     text = book.seed_noise(spread)
-    assert text == ("at alpha = 0 ResNet20's 3 seeds lie within 0.9 points of test accuracy (SD 0.45) and 0.001 of "
-                    "SI; the seeds lie furthest apart for resnet20 at alpha = 5 (15.0 points, SD 10.6)")
+    assert text == (
+        "at alpha = 0 ResNet20's 3 seeds lie within 0.9 points of test accuracy (SD 0.45) and 0.001 of "
+        "SI; the seeds lie furthest apart for resnet20 at alpha = 5 (15.0 points, SD 10.6)"
+    )
     assert plots.seed_spread(runs.iloc[[0, 5]]).empty
     assert book.seed_noise(pd.DataFrame()) == "no alpha has two seeds yet"
 
@@ -455,14 +594,24 @@ def test_reference_gap_reports_how_far_an_unfinished_reference_run_has_trained(t
     for name, profile in (("linear-e20", "full"), ("paper-e200", "paper")):
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "config.json").write_text(json.dumps({"config": {"profile": profile, "alpha": 0.0, "epochs": 200},
-                                                        "data": {"num_classes": 10}}))  # fmt: skip
+        (folder / "config.json").write_text(
+            json.dumps({"config": {"profile": profile, "alpha": 0.0, "epochs": 200}, "data": {"num_classes": 10}})
+        )
         pd.DataFrame(dict(epoch=[1, 2, 3], val_acc=[0.41, 0.55, 0.52])).to_csv(folder / "history.csv", index=False)
         skipped.append((str(folder), "incomplete (no metrics.json)"))
     (tmp_path / "empty").mkdir()  # no record, no finished epoch: passed over
     skipped.insert(0, (str(tmp_path / "empty"), "incomplete (no metrics.json)"))
-    no_reference = pd.DataFrame(dict(path=["r/plain"], recipe=["p"], alpha=[0.0], epochs=[20], profile=["full"],
-                                     test_acc=[0.828], train_seconds=[1200]))  # fmt: skip
+    no_reference = pd.DataFrame(
+        dict(
+            path=["r/plain"],
+            recipe=["p"],
+            alpha=[0.0],
+            epochs=[20],
+            profile=["full"],
+            test_acc=[0.828],
+            train_seconds=[1200],
+        )
+    )
     assert book.reference_gap(no_reference, "p", "about 2.8 hours", skipped) == (
         "paper-e200 is still training: 3 of its 200 epochs done, 55.0% best validation accuracy so far; no test "
         "figure until it finishes (resume it with bash scripts/recipe-study.sh paper-e200)"

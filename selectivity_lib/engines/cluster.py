@@ -126,8 +126,11 @@ def _executor(root: Path, options: ClusterOptions):
             slurm_signal_delay_s=options.signal_delay_s,
             # requeue: preempted tasks go back in the queue. SLURM (23.11 and later) refuses --gpus-per-task without
             # an explicit task count, so a GPU array states its one task
-            slurm_additional_parameters={"requeue": True, **({"ntasks": 1} if options.gpus_per_task else {}),
-                                         **options.sbatch},  # fmt: skip
+            slurm_additional_parameters={
+                "requeue": True,
+                **({"ntasks": 1} if options.gpus_per_task else {}),
+                **options.sbatch,
+            },
         )
         if options.mem_gb is not None:
             params["slurm_mem_gb"] = options.mem_gb
