@@ -129,10 +129,11 @@ def test_figure_without_runs_says_which_runs_it_needs():
 
 def test_alpha_axes_are_in_signed_order():
     results, distances = synthetic_results()
-    for fig in (plots.fig5b(results), plots.figA12a(results), plots.fig3b(distances)):
+    for name, fig in (("5b", plots.fig5b(results)), ("A12a", plots.figA12a(results)), ("3b", plots.fig3b(distances))):
+        assert fig is not None, f"figure {name} was not drawn from data built to draw it"
         ticks = [float(t.get_text().replace("\u2212", "-")) for t in fig.axes[0].get_xticklabels() if t.get_text()]
-        if ticks and fig is not None:
-            assert ticks == sorted(ticks)
+        assert len(ticks) >= 2, f"figure {name} has no labelled alpha ticks to check"
+        assert ticks == sorted(ticks), name
         matplotlib.pyplot.close(fig)
 
 
