@@ -232,6 +232,9 @@ def cluster_options(a: argparse.Namespace):
         max_parallel=a.max_parallel,
         runs_per_job=a.runs_per_job,
         sbatch=parse_sbatch(a.sbatch),
+        max_requeues=a.max_requeues,
+        setup=a.setup or [],
+        python=a.python,
     )
     options.validate()
     return options
@@ -409,6 +412,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-parallel", type=int, default=1, help="local: processes at once")
     c.add_argument("--runs-per-job", type=int, default=1, help="runs trained one after another by each task")
     c.add_argument("--sbatch", nargs="+", metavar="KEY=VALUE", help="extra #SBATCH settings, e.g. account=abc")
+    c.add_argument(
+        "--max-requeues",
+        type=int,
+        default=3,
+        help="times a task that reaches --time is requeued to resume its run (default 3; preemptions do not count): "
+        "a run needs about its training time / --time of them",
+    )
+    c.add_argument(
+        "--setup",
+        action="append",
+        metavar="CMD",
+        help="a shell line each task runs first, e.g. --setup 'module load cuda' --setup 'source /shared/venv/bin/"
+        "activate' (repeatable)",
+    )
+    c.add_argument("--python", help="the python command on the nodes (default: this interpreter's path)")
     c.add_argument(
         "--forget-unknown",
         action="store_true",

@@ -273,3 +273,39 @@ def test_forget_unknown_resubmits_runs_the_scheduler_does_not_report(tmp_path, f
     assert main(args) == 0 and len(list(fake_slurm.iterdir())) == 1  # left alone by default
     assert main([*args, "--forget-unknown"]) == 0
     assert len(list(fake_slurm.iterdir())) == 2
+
+
+def test_the_script_runs_the_setup_lines_and_the_python_asked_for(tmp_path, fake_slurm):
+    root = tmp_path / "sweep"
+    args = sweep(
+        root,
+        "--cluster",
+        "slurm",
+        "--setup",
+        "module load cuda/12",
+        "--setup",
+        "source /shared/venv/bin/activate",
+        "--python",
+        "/shared/venv/bin/python",
+        "--max-requeues",
+        "9",
+    )
+    assert main(args) == 0
+    (script,) = fake_slurm.iterdir()
+    lines = script.read_text().splitlines()
+    setup = lines.index("module load cuda/12")
+    assert lines[setup + 1] == "source /shared/venv/bin/activate"
+    run = next(i for i, line in enumerate(lines) if "submitit.core._submit" in line)
+    assert setup < run and "/shared/venv/bin/python -u -m submitit.core._submit" in lines[run]
+    # the requeue limit travels with the pickled task, where submitit reads it when the time limit comes
+    import pickle
+
+    pickled = sorted((root / ".submitit").rglob("*_submitted.pkl"))
+    assert len(pickled) == 3 and {pickle.loads(p.read_bytes())._timeout_countdown for p in pickled} == {9}
+
+
+def test_cluster_requeue_and_python_options_are_checked(tmp_path, capsys):
+    assert main(sweep(tmp_path, "--cluster", "debug", "--max-requeues", "-1")) == 2
+    assert "max-requeues must be 0 or more" in capsys.readouterr().err
+    assert main(sweep(tmp_path, "--cluster", "debug", "--python", " ")) == 2
+    assert "--python needs a command" in capsys.readouterr().err

@@ -44,6 +44,9 @@ class ClusterOptions:
     runs_per_job: int = 1
     sbatch: dict[str, str] = field(default_factory=dict)  # any other #SBATCH key=value
     signal_delay_s: int = 120  # --signal=USR2@: how long before the limit the task is told to requeue
+    max_requeues: int = 3  # times a task that reaches its time limit is requeued (preemptions are not counted)
+    setup: list[str] = field(default_factory=list)  # shell lines run before the task: module load, venv activation
+    python: str | None = None  # the nodes' python command (default: this interpreter's path)
 
     def validate(self) -> None:
         if self.cluster not in CLUSTERS:
@@ -51,6 +54,10 @@ class ClusterOptions:
         for name in ("time_min", "cpus_per_task", "array_parallelism", "max_parallel", "runs_per_job"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.max_requeues < 0:
+            raise ConfigError(f"max-requeues must be 0 or more, got {self.max_requeues}")
+        if self.python is not None and not self.python.strip():
+            raise ConfigError("--python needs a command, e.g. --python /shared/venv/bin/python")
         if self.gpus_per_task < 0 or (self.mem_gb is not None and self.mem_gb <= 0):
             raise ConfigError("gpus-per-task must be >= 0 and mem positive")
         if self.signal_delay_s >= 60 * self.time_min:
@@ -116,7 +123,10 @@ def _executor(root: Path, options: ClusterOptions):
     import submitit
 
     logs = root / ".submitit" / "%j"
-    executor = submitit.AutoExecutor(folder=logs, cluster=options.cluster)
+    extra = {"slurm_python": options.python} if options.python else {}
+    executor = submitit.AutoExecutor(
+        folder=logs, cluster=options.cluster, slurm_max_num_timeout=options.max_requeues, **extra
+    )
     params = dict(name=f"selectivity-{root.name}", timeout_min=options.time_min, cpus_per_task=options.cpus_per_task)
     if options.cluster == "slurm":
         params |= dict(
@@ -124,6 +134,7 @@ def _executor(root: Path, options: ClusterOptions):
             slurm_gpus_per_task=options.gpus_per_task or None,
             slurm_array_parallelism=options.array_parallelism,
             slurm_signal_delay_s=options.signal_delay_s,
+            slurm_setup=list(options.setup) or None,
             # requeue: preempted tasks go back in the queue. SLURM (23.11 and later) refuses --gpus-per-task without
             # an explicit task count, so a GPU array states its one task
             slurm_additional_parameters={
