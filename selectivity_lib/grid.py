@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import RunConfig, make_config
 from .errors import ConfigError, RunFolderError
-from .jobs import recorded_job
+from .jobs import read_job, recorded_job, slurm_states
 from .runfolder import HISTORY, check_reusable, is_locked
 
 # Grid states of a run folder.
@@ -150,7 +150,7 @@ def epochs_done(folder: Path) -> int:
         return 0
 
 
-def run_status(run: GridRun, forget_unknown: bool = False) -> RunStatus:
+def run_status(run: GridRun, forget_unknown: bool = False, states: dict[str, str] | None = None) -> RunStatus:
     """What the run's folder, its lock and the job recorded in it (if any) say about the run now."""
     if run.state == COMPLETE:
         return RunStatus(run, "complete")
@@ -160,7 +160,7 @@ def run_status(run: GridRun, forget_unknown: bool = False) -> RunStatus:
     epochs = f"epoch {done}/{run.config.epochs}" if done else ""
     locked = is_locked(run.folder)
     try:
-        job = recorded_job(run.folder, ask_scheduler=not locked)
+        job = recorded_job(run.folder, ask_scheduler=not locked, states=states)
     except RunFolderError as e:
         job, epochs = None, str(e)
     if locked:  # a process on this machine trains it now (any engine)
@@ -175,10 +175,27 @@ def run_status(run: GridRun, forget_unknown: bool = False) -> RunStatus:
     return RunStatus(run, job.state, job.job_id, job.note or epochs)
 
 
+def _slurm_jobs(runs: list[GridRun]) -> list[str]:
+    """The SLURM job ids recorded in the folders of the runs that are not complete (malformed records aside)."""
+    ids = []
+    for run in runs:
+        if run.state in (COMPLETE, CONFLICT):
+            continue
+        try:
+            job = read_job(run.folder)
+        except RunFolderError:
+            continue
+        if job is not None and job.get("cluster") == "slurm":
+            ids.append(job["job_id"])
+    return ids
+
+
 def grid_status(root: str | Path, configs: list[RunConfig], forget_unknown: bool = False) -> list[RunStatus]:
     """`plan`, with what is being trained now: the state of every run of the grid. With `forget_unknown`, a run
     whose recorded job the scheduler does not report is taken as failed (to train again), not as busy."""
-    return [run_status(r, forget_unknown) for r in plan(root, configs)]
+    runs = plan(root, configs)
+    states = slurm_states(_slurm_jobs(runs))  # one sacct call for the whole grid
+    return [run_status(r, forget_unknown, states) for r in runs]
 
 
 def status_table(statuses: list[RunStatus], root: Path) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import socket
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,17 +66,6 @@ def local_job_alive(job: dict) -> bool:
     return _pid_alive(job["job_id"]) and not _started_after(job["job_id"], job.get("submitted"))
 
 
-def _scheduler_state(job: dict) -> str:
-    if job.get("cluster") != "slurm":
-        return "RUNNING" if job.get("cluster") == "local" and local_job_alive(job) else "GONE"
-    import submitit
-
-    try:
-        return submitit.SlurmJob(folder=job["submitit_folder"], job_id=job["job_id"]).state.split()[0].upper()
-    except Exception:  # no sacct/squeue here, or the scheduler does not answer
-        return "UNKNOWN"
-
-
 def last_error(job: dict) -> str:
     """The last line of the task's error log that names an error."""
     try:
@@ -85,9 +76,9 @@ def last_error(job: dict) -> str:
     return (named or lines or [""])[-1][:300]
 
 
-def recorded_job(folder: Path, ask_scheduler: bool = True) -> RecordedJob | None:
-    """The job recorded in `folder/job.json` and what its scheduler says about it now; None when the folder
-    records no job. A malformed job.json raises RunFolderError."""
+def read_job(folder: Path) -> dict | None:
+    """The job record in `folder/job.json` (its id as text), or None when there is none. A malformed record
+    raises RunFolderError."""
     path = folder / JOB
     if not path.exists():
         return None
@@ -99,10 +90,70 @@ def recorded_job(folder: Path, ask_scheduler: bool = True) -> RecordedJob | None
         raise RunFolderError(
             f"{path} names no job (job_id {job_id!r}): delete it, and the run counts as never submitted"
         )
-    job["job_id"] = str(job_id)
+    return job | {"job_id": str(job_id)}
+
+
+def slurm_states(job_ids: list[str]) -> dict[str, str]:
+    """SLURM's state of each job id (PENDING, RUNNING, FAILED, ..., or UNKNOWN where it does not say), asked
+    with one sacct call for all of them, then one squeue call for those sacct did not report (sacct may be
+    disabled, or slow to see a new job)."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    states = _ask(["sacct", "-j", ",".join(ids), "-o", "JobID,State", "--parsable2", "--noheader", "--allocations"])
+    missing = [i for i in ids if i not in states]
+    if missing:
+        states |= _ask(["squeue", "-h", "-j", ",".join(missing), "-o", "%i|%T"])
+    return {i: states.get(i, "UNKNOWN") for i in ids}
+
+
+def _ask(command: list[str]) -> dict[str, str]:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return parse_states(done.stdout) if done.returncode == 0 else {}
+
+
+def parse_states(text: str) -> dict[str, str]:
+    """'JobID|State' lines (sacct --parsable2, or squeue -o '%i|%T') -> {job id: state}. Steps (4242_0.batch)
+    are skipped, a pending array's range (4242_[0-3,7%2]) is expanded, and a job listed twice (requeued) takes
+    its last state."""
+    states = {}
+    for line in text.splitlines():
+        fields = line.strip().split("|")
+        if len(fields) < 2 or not fields[1].strip() or fields[0] == "JobID" or "." in fields[0]:
+            continue
+        state = fields[1].split()[0].upper()  # 'CANCELLED by 123' -> CANCELLED
+        array = re.fullmatch(r"(\d+)_\[([^\]]+)\]", fields[0].strip())
+        for job_id in _expand(array) if array else [fields[0].strip()]:
+            states[job_id] = state
+    return states
+
+
+def _expand(array: re.Match) -> list[str]:
+    base, spec = array.group(1), array.group(2).split("%")[0]
+    ids = []
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            ids += [f"{base}_{i}" for i in range(int(low), int(high or low) + 1)]
+    return ids
+
+
+def recorded_job(folder: Path, ask_scheduler: bool = True, states: dict[str, str] | None = None) -> RecordedJob | None:
+    """The job recorded in `folder/job.json` and what its scheduler says about it now; None when the folder
+    records no job. `states`: SLURM states already asked for (`slurm_states`), so that a grid asks once. A
+    malformed job.json raises RunFolderError."""
+    job = read_job(folder)
+    if job is None:
+        return None
     if not ask_scheduler:
         return RecordedJob(job["job_id"], "running")
-    state = _scheduler_state(job)
+    if job.get("cluster") == "slurm":
+        state = (states if states is not None else slurm_states([job["job_id"]])).get(job["job_id"], "UNKNOWN")
+    else:
+        state = "RUNNING" if job.get("cluster") == "local" and local_job_alive(job) else "GONE"
     if state in WAITING:
         return RecordedJob(job["job_id"], "queued")
     if state in ACTIVE:  # started, not yet training (decoding data, or between two runs of its task)

@@ -118,7 +118,10 @@ def fake_slurm(tmp_path, monkeypatch):
         f'#!/bin/sh\nn=$(ls {scripts} | wc -l)\ncp "$1" {scripts}/$n.sh\necho "Submitted batch job $((4242 + n))"\n'
     )
     (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "sacct").write_text(f"#!/bin/sh\ncat {tmp_path / 'sacct.txt'}\n")
+    (bin_dir / "sacct").write_text(
+        f'#!/bin/sh\necho "$@" >> {tmp_path / "sacct.calls"}\ncat {tmp_path / "sacct.txt"}\n'
+    )
+    (bin_dir / "squeue").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "squeue.calls"}\n')
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -270,6 +273,7 @@ def test_forget_unknown_resubmits_runs_the_scheduler_does_not_report(tmp_path, f
     capsys.readouterr()
     assert main(sweep(root, "--status", alphas=("0",))) == 0
     assert "unknown" in capsys.readouterr().out
+    assert "-j 4242" in (tmp_path / "squeue.calls").read_text()  # asked when sacct did not report it
     assert main(args) == 0 and len(list(fake_slurm.iterdir())) == 1  # left alone by default
     assert main([*args, "--forget-unknown"]) == 0
     assert len(list(fake_slurm.iterdir())) == 2
@@ -309,3 +313,27 @@ def test_cluster_requeue_and_python_options_are_checked(tmp_path, capsys):
     assert "max-requeues must be 0 or more" in capsys.readouterr().err
     assert main(sweep(tmp_path, "--cluster", "debug", "--python", " ")) == 2
     assert "--python needs a command" in capsys.readouterr().err
+
+
+def test_status_asks_the_scheduler_once_for_the_whole_grid(tmp_path, fake_slurm, capsys):
+    root = tmp_path / "sweep"
+    assert main(sweep(root, "--cluster", "slurm")) == 0
+    (tmp_path / "sacct.txt").write_text("4242_[0-1]|PENDING\n4242_2|RUNNING\n4242_2.batch|RUNNING\n")
+    capsys.readouterr()
+    assert main(sweep(root, "--status")) == 0
+    assert "3 runs: 2 queued, 1 running" in capsys.readouterr().out
+    (call,) = (tmp_path / "sacct.calls").read_text().splitlines()
+    assert "-j 4242_0,4242_1,4242_2" in call
+    assert not (tmp_path / "squeue.calls").exists()  # sacct answered for every job
+
+
+def test_scheduler_answers_are_read_per_job():
+    from selectivity_lib.jobs import parse_states
+
+    assert parse_states("JobID|State|NodeList\n7_[0-2,5%2]|PENDING|\n8|CANCELLED by 12|\n8|RUNNING|n1\n") == {
+        "7_0": "PENDING",
+        "7_1": "PENDING",
+        "7_2": "PENDING",
+        "7_5": "PENDING",
+        "8": "RUNNING",
+    }
