@@ -255,6 +255,12 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     if a.status:
         print(status_table(statuses, root))
         return 0
+    if a.cancel:
+        from .jobs import cancel_jobs
+
+        cancelled = cancel_jobs([s.run.folder for s in statuses if s.state in ("queued", "running", "unknown")])
+        print(f"sweep {root}: cancelled {len(cancelled)} job(s){': ' + ', '.join(cancelled) if cancelled else ''}")
+        return 0
     todo = [s.run for s in statuses if s.to_train]
     busy = [s for s in statuses if s.state in ("queued", "running", "unknown")]
     conflicts = [s for s in statuses if s.state == "conflict"]
@@ -395,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--status",
         action="store_true",
         help="print the grid's state (complete, running, queued, failed, not started) with job ids, and train nothing",
+    )
+    p.add_argument(
+        "--cancel",
+        action="store_true",
+        help="cancel the queued and running cluster jobs recorded in the grid's run folders (scancel for SLURM), "
+        "and train nothing; a later sweep resubmits those runs, which resume from their last finished epoch",
     )
     c = p.add_argument_group("cluster (--engine submitit)")
     c.add_argument(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import signal
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunFolderError
-from .runfolder import JOB_RECORD, read_json
+from .runfolder import JOB_RECORD, read_json, write_json
 
 JOB = JOB_RECORD
 # Scheduler states, as SLURM names them, grouped by what they mean for a run that is not complete yet.
@@ -162,4 +163,32 @@ def recorded_job(folder: Path, ask_scheduler: bool = True, states: dict[str, str
         note = "the scheduler did not say; not resubmitted (--forget-unknown resubmits it)"
         return RecordedJob(job["job_id"], "unknown", note)
     note = last_error(job) or f"job ended ({state.lower()}) before the run completed"
-    return RecordedJob(job["job_id"], "ended", note)
+    log = f" (log: {job['stderr']})" if isinstance(job.get("stderr"), str) else ""
+    return RecordedJob(job["job_id"], "ended", note + log)
+
+
+def cancel_jobs(folders: list[Path]) -> list[str]:
+    """Cancel the jobs recorded in `folders` (one scancel call for the SLURM ones; a local job's process is sent
+    SIGTERM), and mark each record cancelled. Returns the job ids cancelled. A run folder's lock held by a
+    process on this machine is left alone: stop that process yourself."""
+    jobs = {}
+    for folder in folders:
+        try:
+            job = read_job(folder)
+        except RunFolderError:
+            continue
+        if job is not None and job.get("cluster") in ("slurm", "local"):
+            jobs.setdefault(job["job_id"], (job, []))[1].append(folder)
+    slurm = [i for i, (job, _) in jobs.items() if job["cluster"] == "slurm"]
+    if slurm:
+        done = subprocess.run(["scancel", *slurm], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RunFolderError(f"scancel refused ({done.stderr.strip()[:300]}): cancel the jobs by hand (scancel ID)")
+    for job_id, (job, _) in jobs.items():
+        if job["cluster"] == "local" and local_job_alive(job):
+            os.kill(int(job_id), signal.SIGTERM)
+    moment = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    for job, job_folders in jobs.values():
+        for folder in job_folders:
+            write_json(folder / JOB, job | {"cancelled": moment})
+    return sorted(jobs)

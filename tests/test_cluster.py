@@ -121,6 +121,7 @@ def fake_slurm(tmp_path, monkeypatch):
     (bin_dir / "sacct").write_text(
         f'#!/bin/sh\necho "$@" >> {tmp_path / "sacct.calls"}\ncat {tmp_path / "sacct.txt"}\n'
     )
+    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "scancel.calls"}\n')
     (bin_dir / "squeue").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "squeue.calls"}\n')
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
@@ -337,3 +338,18 @@ def test_scheduler_answers_are_read_per_job():
         "7_5": "PENDING",
         "8": "RUNNING",
     }
+
+
+def test_cancel_cancels_the_grids_jobs_in_one_call_and_status_then_shows_their_logs(tmp_path, fake_slurm, capsys):
+    root = tmp_path / "sweep"
+    assert main(sweep(root, "--cluster", "slurm")) == 0
+    (tmp_path / "sacct.txt").write_text("4242_[0-2]|PENDING\n")
+    capsys.readouterr()
+    assert main(sweep(root, "--cancel")) == 0
+    assert "cancelled 3 job(s): 4242_0, 4242_1, 4242_2" in capsys.readouterr().out
+    assert (tmp_path / "scancel.calls").read_text().splitlines() == ["4242_0 4242_1 4242_2"]
+    assert all("cancelled" in json.loads(p.read_text()) for p in root.rglob(JOB))
+    (tmp_path / "sacct.txt").write_text("4242_0|CANCELLED by 1|\n4242_1|CANCELLED by 1|\n4242_2|CANCELLED by 1|\n")
+    assert main(sweep(root, "--status")) == 0
+    table = capsys.readouterr().out
+    assert "3 runs: 3 failed" in table and "job ended (cancelled) before the run completed (log: " in table
