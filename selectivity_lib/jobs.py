@@ -162,6 +162,11 @@ def recorded_job(folder: Path, ask_scheduler: bool = True, states: dict[str, str
     if state == "UNKNOWN":
         note = "the scheduler did not say; not resubmitted (--forget-unknown resubmits it)"
         return RecordedJob(job["job_id"], "unknown", note)
+    if state == "PREEMPTED":
+        # a cluster with PreemptMode=REQUEUE puts it back in the queue itself: submitting it again here would
+        # train the run twice at once, so it is left alone unless the user says otherwise
+        note = "preempted; a cluster that requeues preempted jobs runs it again (--forget-unknown resubmits it)"
+        return RecordedJob(job["job_id"], "unknown", note)
     note = last_error(job) or f"job ended ({state.lower()}) before the run completed"
     log = f" (log: {job['stderr']})" if isinstance(job.get("stderr"), str) else ""
     return RecordedJob(job["job_id"], "ended", note + log)

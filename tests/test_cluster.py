@@ -353,3 +353,16 @@ def test_cancel_cancels_the_grids_jobs_in_one_call_and_status_then_shows_their_l
     assert main(sweep(root, "--status")) == 0
     table = capsys.readouterr().out
     assert "3 runs: 3 failed" in table and "job ended (cancelled) before the run completed (log: " in table
+
+
+def test_a_preempted_job_is_not_submitted_twice(tmp_path, fake_slurm, capsys):
+    root = tmp_path / "sweep"
+    args = sweep(root, "--cluster", "slurm", alphas=("0",))
+    assert main(args) == 0
+    (tmp_path / "sacct.txt").write_text("4242|PREEMPTED\n")
+    capsys.readouterr()
+    assert main(sweep(root, "--status", alphas=("0",))) == 0
+    table = capsys.readouterr().out
+    assert "1 runs: 1 unknown" in table and "preempted; a cluster that requeues preempted jobs runs it again" in table
+    assert main(args) == 0 and len(list(fake_slurm.iterdir())) == 1  # the cluster may requeue it itself
+    assert main([*args, "--forget-unknown"]) == 0 and len(list(fake_slurm.iterdir())) == 2
