@@ -231,6 +231,7 @@ def cluster_options(a: argparse.Namespace):
         array_parallelism=a.array_parallelism,
         max_parallel=a.max_parallel,
         runs_per_job=a.runs_per_job,
+        runs_per_gpu=a.runs_per_gpu,
         sbatch=parse_sbatch(a.sbatch),
         max_requeues=a.max_requeues,
         setup=a.setup or [],
@@ -423,6 +424,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--array-parallelism", type=int, default=64, help="array tasks running at once")
     c.add_argument("--max-parallel", type=int, default=1, help="local: processes at once")
     c.add_argument("--runs-per-job", type=int, default=1, help="runs trained one after another by each task")
+    c.add_argument(
+        "--runs-per-gpu",
+        type=int,
+        default=1,
+        help="trainers each task runs at once on its device, one process each (a small network leaves a large GPU "
+        "mostly idle); each task then takes at least this many runs",
+    )
     c.add_argument("--sbatch", nargs="+", metavar="KEY=VALUE", help="extra #SBATCH settings, e.g. account=abc")
     c.add_argument(
         "--max-requeues",

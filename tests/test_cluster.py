@@ -366,3 +366,14 @@ def test_a_preempted_job_is_not_submitted_twice(tmp_path, fake_slurm, capsys):
     assert "1 runs: 1 unknown" in table and "preempted; a cluster that requeues preempted jobs runs it again" in table
     assert main(args) == 0 and len(list(fake_slurm.iterdir())) == 1  # the cluster may requeue it itself
     assert main([*args, "--forget-unknown"]) == 0 and len(list(fake_slurm.iterdir())) == 2
+
+
+def test_runs_per_gpu_trains_a_tasks_runs_side_by_side(tmp_path):
+    root = tmp_path / "sweep"
+    assert main(sweep(root, "--cluster", "debug", "--runs-per-gpu", "2", alphas=("0", "-1"))) == 0
+    runs = sorted(p.parent for p in root.rglob(METRICS))
+    assert len(runs) == 2 and len({json.loads((r / JOB).read_text())["job_id"] for r in runs}) == 1  # one task
+    pids = {int((r / LOCK).read_text()) for r in runs}
+    assert len(pids) == 2 and os.getpid() not in pids  # two trainers, neither of them this process
+    spans = [((r / "config.json").stat().st_mtime, (r / METRICS).stat().st_mtime) for r in runs]
+    assert max(start for start, _ in spans) < min(end for _, end in spans)  # at the same time
