@@ -354,7 +354,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 def cmd_analyse(a: argparse.Namespace) -> int:
     from .cca_experiment import cca_experiment
-    from .plots import cca_ratio_table
+    from .cca_stats import cca_ratio_table
 
     written = cca_experiment(
         a.sweep, reduce=a.reduce, n_images=a.images, max_datapoints=a.datapoints, seed=a.seed, data_dir=a.data_dir

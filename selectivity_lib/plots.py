@@ -31,9 +31,16 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .cca_stats import (  # noqa: F401 (cca_ratio_table, ratio_above_one: kept importable from here)
+    cca_pair_ratios,
+    cca_permutation_test,
+    cca_ratio_table,
+    ratio_above_one,
+    replicate_pairs,
+)
 from .grid import arch_label
 from .results import Results, describe, network, one_recipe, typical_minutes
-from .stats import INTERVAL, MIN_INTERVAL_N, paired_ttest, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
+from .stats import INTERVAL, MIN_INTERVAL_N, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 DPI = 160
 
@@ -471,15 +478,10 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def _replicate_pairs(distances: pd.DataFrame) -> pd.DataFrame:
-    """Only pairs of networks with different seeds (tables written before that rule may hold others)."""
-    return distances[distances.seed_a != distances.seed_b] if "seed_a" in distances else distances
-
-
 def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.Figure:
     """Mean PWCCA distance per layer: within alpha (rho(a_r, a_r), light) vs against alpha = 0 (dark), with each
     network pair as a thin line. No interval: the pairs share networks, so they are not independent samples."""
-    d = _replicate_pairs(distances[distances.alpha == alpha]) if not distances.empty else distances
+    d = replicate_pairs(distances[distances.alpha == alpha]) if not distances.empty else distances
     if d.empty or d.kind.nunique() < 2:
         return _empty(
             title or f"CCA at alpha = {alpha:g}",
@@ -508,163 +510,6 @@ def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.
     )
     sns.despine(fig)
     return fig
-
-
-def cca_pair_ratios(distances: pd.DataFrame) -> pd.DataFrame:
-    """Per network, alpha != 0 and cross pair: mean over layers of the pair's distance / the layer's mean
-    within-alpha distance. Their mean over cross pairs is the paper's CCA distance ratio."""
-    networks = [c for c in ("model", "activation", "slope") if c in distances.columns]
-    rows = []
-    d_all = _replicate_pairs(distances)
-    for key, d in d_all[d_all.alpha != 0].groupby([*networks, "alpha"]):
-        within = d[d.kind == "within"].groupby("layer_index").distance.mean()
-        cross = d[d.kind == "cross"]
-        if within.empty or cross.empty:
-            continue
-        for pair, c in cross.groupby("pair"):
-            r = (c.set_index("layer_index").distance / within).dropna()
-            rows.append(
-                {**dict(zip(networks, key[:-1], strict=True)), "alpha": key[-1], "pair": pair, "ratio": r.mean()}
-            )
-    return pd.DataFrame(rows)
-
-
-PERMUTATION_EXACT_MAX_SEEDS = 12  # up to 2^12 relabelings are enumerated; beyond, a seeded random sample
-PERMUTATION_SAMPLES = 4096
-
-
-def _distance_cube(d: pd.DataFrame, base: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, int]]]:
-    """(layers, n, n) PWCCA distances among the networks of one alpha ('a', seed) and of alpha = 0 ('0', seed),
-    NaN where no distance was computed (same-seed pairs, or pairs the table lacks)."""
-    tagged = {"within": ("a", "a"), "cross": ("a", "0")}
-    parts = [
-        d.assign(tag_a=d.kind.map(lambda k: tagged[k][0]), tag_b=d.kind.map(lambda k: tagged[k][1])),
-        base.assign(tag_a="0", tag_b="0"),
-    ]
-    rows = pd.concat(parts)
-    nodes = sorted({*zip(rows.tag_a, rows.seed_a, strict=True), *zip(rows.tag_b, rows.seed_b, strict=True)})
-    index = {node: i for i, node in enumerate(nodes)}
-    layers = sorted(rows.layer_index.unique())
-    cube = np.full((len(layers), len(nodes), len(nodes)), np.nan)
-    mean = rows.groupby(["layer_index", "tag_a", "seed_a", "tag_b", "seed_b"]).distance.mean()
-    for (layer, ta, sa, tb, sb), value in mean.items():
-        i, j, k = layers.index(layer), index[(ta, sa)], index[(tb, sb)]
-        cube[i, j, k] = cube[i, k, j] = value
-    return cube, nodes
-
-
-def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, int, str]:
-    """One-sided test that networks at one alpha are further from networks at alpha = 0 than replicates are
-    from each other: (p, smallest possible p, relabelings, method). `d`: that alpha's within and cross rows of
-    different seeds; `base`: alpha = 0's within rows.
-
-    The replicates are networks. Under the null hypothesis that the regularizer leaves representations
-    unchanged, the network at alpha and the network at alpha = 0 trained from one seed are exchangeable; the
-    two share initialisation and data order, so labels are swapped within a seed, never across. The statistic
-    is a ratio like the paper's but with both alphas' replicate pairs as the baseline (per layer, mean
-    distance across the two labels over mean distance within a label, averaged over layers), so that swapping
-    every seed gives the same value. Each of the 2^k swaps of the k seeds run at both alphas gives a value from
-    distances already computed; p is the share at least as large as the observed one. Where every network's
-    seed was run at both alphas, swapping every seed gives the observed value again, so p is never below
-    2 / 2^k: 0.5 at 2 seeds, 0.25 at 3, under 0.05 from 6. A network whose seed was run at one alpha only (a
-    third seed at alpha = 0, say) keeps its label and breaks that mirror image, and the floor is 1 / 2^k.
-    Up to PERMUTATION_EXACT_MAX_SEEDS seeds every swap is taken;
-    beyond, PERMUTATION_SAMPLES seeded random swaps (p = (1 + hits) / (1 + samples)). NaN where the alpha has
-    fewer than 2 seeds or a needed distance is missing.
-    """
-    cube, nodes = _distance_cube(d, base)
-    seeds_a = sorted(s for t, s in nodes if t == "a")
-    shared = [s for s in seeds_a if ("0", s) in nodes]
-    if len(seeds_a) < 2 or not shared:
-        return float("nan"), float("nan"), 0, "none"
-    tags = np.array([t for t, _ in nodes])
-    seed_of = np.array([s for _, s in nodes])
-    pairs = (seed_of[:, None] != seed_of[None, :]) & np.triu(np.ones((len(nodes), len(nodes)), dtype=bool), 1)
-
-    def statistic(flipped: np.ndarray) -> float:
-        group = (tags == "a") ^ np.isin(seed_of, np.asarray(shared)[flipped])  # labelled alpha after the swaps
-        same = group[:, None] == group[None, :]
-        w, c = cube[:, pairs & same], cube[:, pairs & ~same]
-        if np.isnan(w).any() or np.isnan(c).any():
-            return float("nan")
-        return float((c.mean(axis=1) / w.mean(axis=1)).mean())
-
-    k = len(shared)
-    if k <= PERMUTATION_EXACT_MAX_SEEDS:
-        flips = [np.array([(m >> i) & 1 for i in range(k)], dtype=bool) for m in range(2**k)]
-        mirrored = len(nodes) == 2 * k  # every network has its seed's twin at the other alpha
-        method, p_min = "exact", min(1.0, (2 if mirrored else 1) / 2**k)
-    else:
-        rng = np.random.default_rng(0)
-        flips = [np.zeros(k, dtype=bool), *(rng.random(k) < 0.5 for _ in range(PERMUTATION_SAMPLES))]
-        method, p_min = f"{PERMUTATION_SAMPLES} random relabelings", 1 / (1 + PERMUTATION_SAMPLES)
-    values = np.array([statistic(f) for f in flips])
-    if np.isnan(values).any():
-        return float("nan"), float("nan"), 0, "none"
-    hits = (values >= values[0] - 1e-12).sum()  # the observed labelling is flips[0] and counts itself
-    return float(hits / len(values)), float(p_min), len(values), method
-
-
-def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
-    """Per network (model, activation, slope) and alpha != 0: the paper's CCA distance ratio (per layer, mean
-    rho(a_r, a_0) / mean rho(a_r, a_r), averaged over layers), from pairs of networks with different seeds only,
-    and its two sides averaged over layers (cross_mean, within_mean).
-
-    Tests (one-sided: is the ratio above 1?):
-      p          `cca_permutation_test`: the networks are the replicates, relabelled within each seed; exact,
-                 and never below p_min (0.25 at 3 seeds at both alphas, under 0.05 from 6). Needs 2+ seeds at the
-                 alpha and alpha = 0's within-alpha distances.
-      p_layers   the paper's method: a paired t-test over layers of the per-layer mean cross distance against
-                 the per-layer mean within distance (layers of one network are not independent replicates).
-    """
-    networks = [c for c in ("model", "activation", "slope") if c in distances.columns]
-    rows = []
-    d_all = _replicate_pairs(distances)
-    for net, d_net in d_all.groupby(networks) if networks else [((), d_all)]:
-        base = d_net[(d_net.alpha == 0) & (d_net.kind == "within")]  # alpha = 0's replicate pairs
-        for alpha, d in d_net[d_net.alpha != 0].groupby("alpha"):
-            key = (*net, alpha)  # groupby by a list of columns gives tuple keys
-            rows += _cca_ratio_row(networks, key, d, base)
-    return pd.DataFrame(rows)
-
-
-def _cca_ratio_row(networks: list[str], key: tuple, d: pd.DataFrame, base: pd.DataFrame) -> list[dict]:
-    """`cca_ratio_table`'s row for one network and alpha (`key`), or none without both kinds of pair."""
-    per_layer = d.groupby(["layer_index", "kind"]).distance.mean().unstack()
-    if not {"within", "cross"} <= set(per_layer.columns):
-        return []
-    ratio = (per_layer["cross"] / per_layer["within"]).mean()
-    pairs = d.groupby(["kind", "pair"]).distance.mean()
-    p, p_min, relabelings, _ = cca_permutation_test(d, base)
-    if len(per_layer) > 1:
-        t_layers, p_two = paired_ttest(per_layer["cross"], per_layer["within"])
-        p_layers = p_two / 2 if t_layers > 0 else 1 - p_two / 2
-    else:
-        t_layers, p_layers = np.nan, np.nan
-    return [
-        {
-            **dict(zip(networks, key[:-1], strict=True)),
-            "alpha": key[-1],
-            "ratio": ratio,
-            "cross_mean": per_layer["cross"].mean(),  # the ratio's two sides, averaged over layers
-            "within_mean": per_layer["within"].mean(),
-            "cross_pairs": int(len(pairs["cross"])),
-            "within_pairs": int(len(pairs["within"])),
-            "layers": len(per_layer),
-            "p": p,
-            "p_min": p_min,
-            "relabelings": relabelings,
-            "t_layers": t_layers,
-            "p_layers": p_layers,
-        }
-    ]
-
-
-def ratio_above_one(table: pd.DataFrame) -> pd.Series:
-    """Whether each ratio of a `cca_ratio_table` counts as above 1: shown so by its permutation test where the
-    seeds let that test reach p < 0.05, else (too few seeds, or untested) its value above 1."""
-    testable = table.p_min < 0.05
-    return (testable & (table.p < 0.05)) | (~testable & (table.ratio > 1))
 
 
 def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
@@ -701,7 +546,7 @@ def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
 
 
 def _cca_footnote(fig, d: pd.DataFrame, extra: str) -> None:
-    d = _replicate_pairs(d)
+    d = replicate_pairs(d)
     seeds = sorted(set(d.seed_a) | set(d.seed_b)) if "seed_a" in d else []
     text = (
         f"profile {', '.join(sorted(d.profile.unique()))}; dataset {', '.join(sorted(d.dataset.unique()))}; "
@@ -743,7 +588,7 @@ def fig2c(r: Results, model="resnet20"):
 def fig3a(distances: pd.DataFrame, alpha: float | None = None, model="resnet20"):
     d = _select(distances, model)
     if alpha is None and not d.empty:  # the most negative alpha with both kinds of pair (2+ seeds there)
-        pairs = _replicate_pairs(d[d.alpha != 0])
+        pairs = replicate_pairs(d[d.alpha != 0])
         kinds = pairs.groupby("alpha").kind.nunique()
         alpha = min(kinds.index[kinds == 2], default=min(d.alpha[d.alpha != 0], default=0.0))
     return cca_by_layer(d, alpha if alpha is not None else 0.0, f"{model}: PWCCA distance per layer")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .plots import cca_ratio_table, ratio_above_one
+from .cca_stats import cca_ratio_table, ratio_above_one
 from .results import network, seeds_per_alpha
 
 AGREES, PARTLY, DISAGREES, NOT_RUN = "agrees", "partly", "disagrees", "not run yet"
