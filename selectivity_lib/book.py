@@ -21,7 +21,16 @@ import pandas as pd
 from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
 from .grid import EVIDENCE_GRID, arch_label  # noqa: F401 (chapters label networks with arch_label)
-from .results import Results, describe, device_stretches, find_run_folders, load_results, network, typical_minutes
+from .results import (
+    Results,
+    describe,
+    device_stretches,
+    find_run_folders,
+    load_histories,
+    load_results,
+    network,
+    typical_minutes,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -682,3 +691,30 @@ def recipe_ranking(recipe: pd.DataFrame, rises: pd.DataFrame, chosen: str | None
         parts.append(f"{Path(r.path).name} ({100 * (r.best_val_acc - top.best_val_acc):+.1f} points; {what})")
     ranked = f"{Path(top.path).name}, ranked {rank + 1} of {len(at_zero)} by validation accuracy"
     return ranked + (": above it, " + "; ".join(parts) if parts else "")
+
+
+def training_length_note(runs: pd.DataFrame, reference: Path, last: int = 3) -> str:
+    """How far the shown runs (one network's `runs` table) are from converged, in numbers: the rise of the
+    strongest penalty's validation accuracy over its last `last` epochs, and alpha = 0's test accuracy against
+    the 200-epoch reference run at `reference` (the paper's recipe) where that run is complete."""
+    if runs.empty or not (runs.alpha < 0).any():
+        return "no penalized runs to judge it by yet"
+    strongest = runs[runs.alpha == runs.alpha.min()]
+    curves = [h.sort_values("epoch").val_acc.to_numpy() for _, h in load_histories(strongest).groupby("path")]
+    rise = 100 * np.mean([v[-1] - v[-1 - last] for v in curves if len(v) > last] or [np.nan])
+    epochs = int(strongest.epochs.iloc[0])
+    parts = [
+        f"at alpha = {strongest.alpha.iloc[0]:g} the validation accuracy still rose {rise:.1f} points over the last "
+        f"{last} of its {epochs} epochs (mean of {strongest.seed.nunique()} seeds)"
+    ]
+    base = runs[runs.alpha == 0]
+    if (reference / "metrics.json").is_file() and not base.empty:
+        ref = load_results(reference).runs
+        if not ref.empty:
+            gap = 100 * (ref.test_acc.iloc[0] - base.test_acc.mean())
+            parts.append(
+                f"and at alpha = 0 these {epochs}-epoch runs reach {100 * base.test_acc.mean():.1f}% against "
+                f"{100 * ref.test_acc.iloc[0]:.1f}% for the {int(ref.epochs.iloc[0])}-epoch run with the paper's "
+                f"recipe ({gap:.1f} points)"
+            )
+    return ", ".join(parts)

@@ -63,10 +63,10 @@ def _distance_cube(d: pd.DataFrame, base: pd.DataFrame) -> tuple[np.ndarray, lis
     return cube, nodes
 
 
-def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, int, str]:
+def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, int, str, float]:
     """One-sided test that networks at one alpha are further from networks at alpha = 0 than replicates are
-    from each other: (p, smallest possible p, relabelings, method). `d`: that alpha's within and cross rows of
-    different seeds; `base`: alpha = 0's within rows.
+    from each other: (p, smallest possible p, relabelings, method, the tested ratio's observed value). `d`: that
+    alpha's within and cross rows of different seeds; `base`: alpha = 0's within rows.
 
     The replicates are networks. Under the null hypothesis that the regularizer leaves representations
     unchanged, the network at alpha and the network at alpha = 0 trained from one seed are exchangeable; the
@@ -86,7 +86,7 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
     seeds_a = sorted(s for t, s in nodes if t == "a")
     shared = [s for s in seeds_a if ("0", s) in nodes]
     if len(seeds_a) < 2 or not shared:
-        return float("nan"), float("nan"), 0, "none"
+        return float("nan"), float("nan"), 0, "none", float("nan")
     tags = np.array([t for t, _ in nodes])
     seed_of = np.array([s for _, s in nodes])
     pairs = (seed_of[:, None] != seed_of[None, :]) & np.triu(np.ones((len(nodes), len(nodes)), dtype=bool), 1)
@@ -110,15 +110,19 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
         method, p_min = f"{PERMUTATION_SAMPLES} random relabelings", 1 / (1 + PERMUTATION_SAMPLES)
     values = np.array([statistic(f) for f in flips])
     if np.isnan(values).any():
-        return float("nan"), float("nan"), 0, "none"
+        return float("nan"), float("nan"), 0, "none", float("nan")
     hits = (values >= values[0] - 1e-12).sum()  # the observed labelling is flips[0] and counts itself
-    return float(hits / len(values)), float(p_min), len(values), method
+    return float(hits / len(values)), float(p_min), len(values), method, float(values[0])
 
 
 def cca_ratio_table(distances: pd.DataFrame) -> pd.DataFrame:
     """Per network (model, activation, slope) and alpha != 0: the paper's CCA distance ratio (per layer, mean
     rho(a_r, a_0) / mean rho(a_r, a_r), averaged over layers), from pairs of networks with different seeds only,
     and its two sides averaged over layers (cross_mean, within_mean).
+
+    `tested_ratio` is the ratio the permutation test relabels: per layer, mean distance across the two alphas
+    over the mean distance among the replicates of both alphas (alpha = 0's among them), averaged over layers.
+    It differs from `ratio` where the two alphas' replicates are unequally far apart.
 
     Tests (one-sided: is the ratio above 1?):
       p          `cca_permutation_test`: the networks are the replicates, relabelled within each seed; exact,
@@ -145,7 +149,7 @@ def _cca_ratio_row(networks: list[str], key: tuple, d: pd.DataFrame, base: pd.Da
         return []
     ratio = (per_layer["cross"] / per_layer["within"]).mean()
     pairs = d.groupby(["kind", "pair"]).distance.mean()
-    p, p_min, relabelings, _ = cca_permutation_test(d, base)
+    p, p_min, relabelings, _, tested = cca_permutation_test(d, base)
     if len(per_layer) > 1:
         t_layers, p_two = paired_ttest(per_layer["cross"], per_layer["within"])
         p_layers = p_two / 2 if t_layers > 0 else 1 - p_two / 2
@@ -161,6 +165,7 @@ def _cca_ratio_row(networks: list[str], key: tuple, d: pd.DataFrame, base: pd.Da
             "cross_pairs": int(len(pairs["cross"])),
             "within_pairs": int(len(pairs["within"])),
             "layers": len(per_layer),
+            "tested_ratio": tested,  # the ratio the permutation test is about: both alphas' replicates as baseline
             "p": p,
             "p_min": p_min,
             "relabelings": relabelings,

@@ -626,3 +626,16 @@ def test_book_tables_drop_row_numbers_but_keep_an_index_that_names_rows():
     assert "<th>0</th>" not in html  # pandas' row numbers
     named = book.table(frame.set_index("alpha")).data
     assert "<th>-0.1</th>" in named and "0.81234" in named  # no digits: as recorded
+
+
+def test_training_length_note_reads_the_strongest_penalty_and_the_reference_run(tiny_sweep, tmp_path):
+    from selectivity_lib.results import load_results
+
+    runs = load_results(tiny_sweep).runs
+    note = book.training_length_note(runs, tmp_path / "no-reference", last=0)
+    assert note.startswith("at alpha = -1 the validation accuracy still rose 0.0 points over the last 0 of its 1")
+    assert "200-epoch" not in note  # no reference run: nothing said about it
+    reference = tiny_sweep / "resnet20" / "alpha=0" / "seed=0"
+    with_ref = book.training_length_note(runs, reference, last=0)
+    acc = 100 * runs[runs.alpha == 0].test_acc
+    assert f"reach {acc.mean():.1f}% against {acc.iloc[0]:.1f}% for the 1-epoch run" in with_ref
