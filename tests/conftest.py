@@ -3,7 +3,10 @@ import os
 import pytest
 import torch
 
+from selectivity_lib import train
 from selectivity_lib.data import synthetic_dataset
+
+READ_CPU_BF16 = train.cpu_has_bf16  # the real reading of /proc/cpuinfo, before --cpu-bf16 may replace it
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -21,8 +24,6 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session", autouse=True)
 def cpu_bf16(request):
     """Whether the trainer takes this CPU for one with native bf16 (what `amp auto` computes in here)."""
-    from selectivity_lib import train
-
     forced = request.config.getoption("--cpu-bf16")
     if forced == "machine":
         yield train.cpu_has_bf16()

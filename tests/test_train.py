@@ -257,9 +257,12 @@ def test_seeds_are_independent_and_a_seed_repeats_exactly(synthetic):
 
 
 def test_cpu_is_recorded_by_model_and_the_instruction_sets_that_set_its_speed(monkeypatch):
+    from conftest import READ_CPU_BF16
+
     from selectivity_lib import train
 
     info = "processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16\n"
+    monkeypatch.setattr(train, "cpu_has_bf16", READ_CPU_BF16)  # the reading itself, whatever --cpu-bf16 fakes
     monkeypatch.setattr(train, "cpuinfo", lambda: info)
     assert train.cpu_description() == "AMD EPYC 9R14; avx2, avx512f, avx512_bf16" and train.cpu_has_bf16()
     monkeypatch.setattr(train, "cpuinfo", lambda: info.replace(" avx2 avx512f avx512_bf16", ""))
