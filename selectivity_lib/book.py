@@ -718,3 +718,21 @@ def training_length_note(runs: pd.DataFrame, reference: Path, last: int = 3) -> 
                 f"recipe ({gap:.1f} points)"
             )
     return ", ".join(parts)
+
+
+def glue_verdicts(data: BookData, *keys: str) -> str:
+    """Glue, for each scorecard claim in `keys`, its claim (`v_<key>_claim`), verdict (`v_<key>`) and evidence
+    (`v_<key>_evidence`), computed by the scorecard's rules from the runs the chapter shows (`data`), so a
+    chapter can open with its verdicts. Returns them as text (for a plain run outside a book build)."""
+    from .scorecard import CLAIMS, scorecard
+
+    card = scorecard(data.runs, data.cca).set_index("key")
+    claims = {c.key: c.claim for c in CLAIMS}
+    lines = []
+    for key in keys:
+        name = "v_" + key.replace("-", "_")
+        glue(f"{name}_claim", claims[key].rstrip("."))
+        glue(name, card.verdict[key])
+        glue(f"{name}_evidence", card.evidence[key])
+        lines.append(f"{key}: {card.verdict[key]} ({card.evidence[key]})")
+    return "\n".join(lines)

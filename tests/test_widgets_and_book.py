@@ -639,3 +639,18 @@ def test_training_length_note_reads_the_strongest_penalty_and_the_reference_run(
     with_ref = book.training_length_note(runs, reference, last=0)
     acc = 100 * runs[runs.alpha == 0].test_acc
     assert f"reach {acc.mean():.1f}% against {acc.iloc[0]:.1f}% for the 1-epoch run" in with_ref
+
+
+def test_a_chapter_glues_its_claims_verdicts_from_the_scorecards_rules():
+    from types import SimpleNamespace
+
+    from test_scorecard import PAPER_LIKE
+
+    from selectivity_lib.scorecard import scorecard
+
+    text = book.glue_verdicts(SimpleNamespace(runs=PAPER_LIKE, cca=pd.DataFrame()), "near-zero", "cca")
+    card = scorecard(PAPER_LIKE, pd.DataFrame()).set_index("key")
+    assert text.splitlines() == [
+        f"near-zero: {card.verdict['near-zero']} ({card.evidence['near-zero']})",
+        f"cca: not run yet ({card.evidence['cca']})",
+    ]
