@@ -81,43 +81,27 @@ def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
 
 
+# RunConfig fields a command line sets one run at a time (train) or as a grid's axes (sweep); every other field
+# with a flag of its own name (--epochs, --lr, --device, ...) is read from the parsed arguments by that name.
+PER_RUN = ("model", "activation", "slope", "alpha", "seed", "profile")
+
+
 def _common_fields(a: argparse.Namespace) -> dict:
-    return dict(
-        epochs=a.epochs,
-        milestones=a.milestones,
-        lr=a.lr,
-        schedule=a.schedule,
-        warmup_epochs=a.warmup_epochs,
-        nesterov=a.nesterov,
-        batch_size=a.batch_size,
-        train_subset=a.train_subset,
-        val_size=a.val_size,
-        split_seed=a.split_seed,
-        layers=a.layers,
-        dataset=a.dataset,
-        data_dir=a.data_dir,
-        device=a.device,
-        amp=a.amp,
-        channels_last=a.channels_last,
-        compile=a.compile,
+    """The RunConfig fields that `a` sets by flags of the same name (None where a flag was not given)."""
+    return {
+        f.name: getattr(a, f.name)
+        for f in dataclasses.fields(RunConfig)
+        if f.name not in PER_RUN and hasattr(a, f.name)
+    }
+
+
+def _flag_fields(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The experiment fields that `train` sets by a flag of the same name (others keep the profile's values)."""
+    train = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    dests = {action.dest for action in train._actions}
+    return tuple(
+        f.name for f in dataclasses.fields(RunConfig) if f.compare and f.name in dests and f.name not in PER_RUN
     )
-
-
-# RunConfig fields that `train` sets by a flag of the same name (others keep the profile's values).
-_FLAGS = (
-    "epochs",
-    "milestones",
-    "lr",
-    "schedule",
-    "warmup_epochs",
-    "nesterov",
-    "batch_size",
-    "train_subset",
-    "val_size",
-    "split_seed",
-    "layers",
-    "dataset",
-)
 
 
 def _flag_value(name: str, value) -> list[str]:
@@ -155,7 +139,8 @@ def train_command(experiment: dict) -> str:
     args += ["--seed", str(e["seed"])]
     if leaky:
         args += ["--activation", e["activation"], "--slope", repr(float(e["slope"]))]
-    for name in _FLAGS:
+    parser = build_parser()
+    for name in _flag_fields(parser):
         value = e[name]
         if value == base[name] or (name == "milestones" and e["schedule"] != "step"):
             continue  # (another schedule has no milestones: --schedule alone drops the profile's)
@@ -164,7 +149,7 @@ def train_command(experiment: dict) -> str:
             args.append(flag if value else "--no-" + flag[2:])
         else:
             args += [flag, *_flag_value(name, value)]
-    remade = train_config(build_parser().parse_args(["train", *args])).experiment_fields()
+    remade = train_config(parser.parse_args(["train", *args])).experiment_fields()
     if remade != e:
         differ = ", ".join(sorted(k for k in e if remade.get(k) != e[k]))
         raise ConfigError(f"no train command makes this config: {differ} cannot be set from the command line")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
+import typing
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
@@ -159,7 +161,20 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     return cfg
 
 
-INT_FIELDS = ("seed", "epochs", "batch_size", "val_size", "split_seed", "precision_top_n", "train_subset")
+def fields_of_type(kind: type) -> tuple[str, ...]:
+    """The RunConfig fields annotated with `kind` (alone or in a union with None), in declaration order: the
+    one place the int, float and bool fields are listed, so a new field is coerced and checked by its type."""
+
+    def members(hint) -> tuple:  # int | None -> (int, None); tuple[int, ...] stays a tuple, not an int
+        return typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+
+    hints = typing.get_type_hints(RunConfig)
+    return tuple(f.name for f in dataclasses.fields(RunConfig) if kind in members(hints[f.name]))
+
+
+INT_FIELDS = fields_of_type(int)  # seed, epochs, batch_size, train_subset, ...
+FLOAT_FIELDS = fields_of_type(float)  # slope, alpha, lr, ...
+BOOL_FIELDS = fields_of_type(bool)  # nesterov, channels_last
 
 
 def _coerce(values: dict) -> dict:
@@ -189,13 +204,12 @@ def _coerce(values: dict) -> dict:
         if not isinstance(layers, list | tuple) or not all(isinstance(name, str) for name in layers):
             raise ConfigError(f"layers must be unit layer names such as 'conv1,layer1.0.conv1', got {layers!r}")
         out["layers"] = tuple(layers)
-    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
+    for name in FLOAT_FIELDS:
         if name in out:
             out[name] = _float(out[name], name) + 0.0  # -0.0 -> 0.0: one run, one folder
     return out
 
 
-BOOL_FIELDS = ("nesterov", "channels_last")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
@@ -242,7 +256,7 @@ def validate(cfg: RunConfig) -> None:
     for key, name, allowed in choices:
         if getattr(cfg, key) not in allowed:
             raise ConfigError(f"unknown {name} {getattr(cfg, key)!r}: choose one of {', '.join(allowed)}")
-    for name in ("alpha", "slope", "lr", "lr_decay", "momentum", "weight_decay", "warmup_epochs"):
+    for name in FLOAT_FIELDS:
         _float(getattr(cfg, name), name)
     for name in BOOL_FIELDS:
         if not isinstance(getattr(cfg, name), bool):

@@ -52,6 +52,15 @@ def check_parameters(namespace: dict) -> None:
         )
 
 
+def config_from_parameters(namespace: dict) -> RunConfig:
+    """The run config the notebook's parameters name (its `globals()` after the parameters cell): every
+    RunConfig field by its own name, so a new field needs only its line in the parameters cell."""
+    from .config import make_config
+
+    values = {f.name: namespace[f.name] for f in dataclasses.fields(RunConfig)}
+    return make_config(values.pop("profile"), **values)
+
+
 def parameters(config: RunConfig, out: Path) -> dict:
     """Papermill parameters for `config`: every RunConfig field, plus the run folder."""
     return config.to_dict() | {"out": str(out)}
