@@ -47,33 +47,18 @@ def isolated_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+# A tiny synthetic run's arguments (seconds on 2 cores); tests add --epochs and --out.
+TINY_RUN = (
+    "--dataset synthetic --profile smoke --train-subset 200 --batch-size 64 --val-size 100 --no-progress --compile off"
+).split()
+
+
 def tiny_sweep_args(out, alphas=("0",), seeds=("0",), *extra: str, engine: str = "inprocess") -> list[str]:
     """CLI arguments for a sweep of 1-epoch runs on 200 synthetic images (seconds per run). In this process
     unless `engine` says otherwise: a papermill run starts a Jupyter kernel, which costs more than the run, and
     tests/test_notebook.py tests that engine."""
-    return [
-        "sweep",
-        "--engine",
-        engine,
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "200",
-        "--alphas",
-        *alphas,
-        "--seeds",
-        *seeds,
-        "--no-progress",
-        "--out",
-        str(out),
-        *extra,
-    ]
+    tiny = "--dataset synthetic --profile smoke --epochs 1 --val-size 500 --train-subset 200 --no-progress".split()
+    return ["sweep", "--engine", engine, *tiny, "--alphas", *alphas, "--seeds", *seeds, "--out", str(out), *extra]
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tiny_sweep_args
 
 from selectivity_lib import plots
 from selectivity_lib.cca_experiment import CCA_FILE, CHECK, cca_experiment, load_cca
@@ -182,34 +183,16 @@ def test_symlinked_runs_are_read_as_the_sweep_reads_them(tiny_sweep, tmp_path):
         os.symlink(run, place)
     os.symlink(root, root / "resnet20" / "loop")  # a link back up: read once, no endless walk
     assert len(load_results(root).runs) == 4
-    assert main(["sweep", "--status", *_tiny_grid(root)]) == 0
-
-
-def _tiny_grid(root):
-    return [
-        "--engine",
-        "inprocess",
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "300",
-        "--batch-size",
-        "100",
-        "--alphas",
-        "0",
-        "-1",
-        "--seeds",
-        "0",
-        "1",
-        "--out",
-        str(root),
-    ]
+    # the sweep's own view of the same folders
+    assert (
+        main(
+            [
+                *tiny_sweep_args(root, ("0", "-1"), ("0", "1"), "--batch-size", "100", "--train-subset", "300"),
+                "--status",
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,27 +9,14 @@ import sys
 import time
 
 import pytest
+from conftest import TINY_RUN
 
 from selectivity_lib.cli import main
 from selectivity_lib.engines.cluster import JOB, ClusterOptions, parse_sbatch
 from selectivity_lib.errors import ConfigError
 from selectivity_lib.runfolder import CHECKPOINT, LOCK, METRICS, load_tensors
 
-TINY = [
-    "--dataset",
-    "synthetic",
-    "--profile",
-    "smoke",
-    "--train-subset",
-    "200",
-    "--batch-size",
-    "64",
-    "--val-size",
-    "100",
-    "--no-progress",
-    "--compile",
-    "off",
-]
+TINY = TINY_RUN
 
 
 def sweep(root, *extra, alphas=("0", "-1", "1"), epochs="1"):

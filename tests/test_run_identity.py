@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import TINY_RUN
 
 from selectivity_lib import plots
 from selectivity_lib.cca_experiment import cca_experiment
@@ -27,24 +28,7 @@ from selectivity_lib.results import describe, load_histories, load_results
 from selectivity_lib.runfolder import BEST, CHECKPOINT, CONFIG, HISTORY, METRICS, load_tensors, run_lock
 from selectivity_lib.train import best_weights, train_run
 
-# A tiny synthetic run: seconds on 2 cores.
-S = [
-    "--dataset",
-    "synthetic",
-    "--profile",
-    "smoke",
-    "--train-subset",
-    "200",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "64",
-    "--val-size",
-    "100",
-    "--no-progress",
-    "--compile",
-    "off",
-]
+S = [*TINY_RUN, "--epochs", "2"]  # a tiny synthetic run: seconds on 2 cores
 
 
 def tiny(**overrides):

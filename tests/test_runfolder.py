@@ -2,26 +2,12 @@
 
 import fcntl
 
+from conftest import TINY_RUN
+
 from selectivity_lib.cli import main
 from selectivity_lib.runfolder import LOCK, atomic_write, is_locked, own_temporary, run_lock
 
-S = [
-    "--dataset",
-    "synthetic",
-    "--profile",
-    "smoke",
-    "--train-subset",
-    "200",
-    "--epochs",
-    "1",
-    "--batch-size",
-    "64",
-    "--val-size",
-    "100",
-    "--no-progress",
-    "--compile",
-    "off",
-]
+S = [*TINY_RUN, "--epochs", "1"]
 
 
 def test_only_the_temporaries_a_write_of_ours_leaves_are_ours(tmp_path):
