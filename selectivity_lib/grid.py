@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import RunConfig, make_config
 from .errors import ConfigError, RunFolderError
-from .jobs import read_job, recorded_job, slurm_states
+from .jobs import JOB, read_job, recorded_job, slurm_states
 from .runfolder import HISTORY, check_reusable, is_locked
 
 # Grid states of a run folder.
@@ -162,6 +162,8 @@ def run_status(run: GridRun, forget_unknown: bool = False, states: dict[str, str
     try:
         job = recorded_job(run.folder, ask_scheduler=not locked, states=states)
     except RunFolderError as e:
+        if (run.folder / JOB).exists() and not (run.folder / JOB).is_file():  # no job record can be written there
+            return RunStatus(run, "conflict", note=str(e))
         job, epochs = None, str(e)
     if locked:  # a process on this machine trains it now (any engine)
         return RunStatus(run, "running", job.job_id if job else "", epochs)

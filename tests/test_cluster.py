@@ -364,3 +364,12 @@ def test_runs_per_gpu_trains_a_tasks_runs_side_by_side(tmp_path):
     assert len(pids) == 2 and os.getpid() not in pids  # two trainers, neither of them this process
     spans = [((r / "config.json").stat().st_mtime, (r / METRICS).stat().st_mtime) for r in runs]
     assert max(start for start, _ in spans) < min(end for _, end in spans)  # at the same time
+
+
+def test_a_job_record_that_is_a_folder_is_a_conflict_left_alone(tmp_path, capsys):
+    run = tmp_path / "resnet20" / "alpha=0" / "seed=0"
+    (run / JOB).mkdir(parents=True)
+    assert main(sweep(tmp_path, "--cluster", "debug", alphas=("0",))) == 1
+    out, err = capsys.readouterr()
+    assert "job.json is not a file: move it out of the run folder" in err + out and "free space" not in err + out
+    assert (run / JOB).is_dir() and not (run / METRICS).exists()
