@@ -221,6 +221,9 @@ def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: f
     mean = sel[value].mean()  # an end at a bound the mean is not on was cut there (the mean on it: no spread)
     ends = zip(bounds, (lo, hi), strict=True) if bounds else ()
     cut = [f"cut at {scale * b:g}" for b, end in ends if end == b != mean]
+    # an interval whose ends round to one number reads as no spread: print more digits until they differ
+    while digits < 6 and f"{scale * lo:.{digits}f}" == f"{scale * hi:.{digits}f}" and hi > lo:
+        digits += 1
     return (
         f"{scale * mean:.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
         + "".join(f"{c}, " for c in cut)

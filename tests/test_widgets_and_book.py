@@ -43,6 +43,8 @@ def test_mean_ci_text_and_missing_runs():
     assert text == "55.0 (95% t-interval 42.6–67.4, n = 3)"
     assert book.mean_ci(runs, "test_acc", -3.0) == "(no runs yet)"
     assert book.mean_ci(runs.iloc[:1], "test_acc", scale=100, digits=1).endswith("(n = 1, no interval)")
+    tight = pd.DataFrame({"alpha": [0.0] * 3, "si": [0.09301, 0.09302, 0.09303]})  # ends round to 0.093 at 3 digits
+    assert book.mean_ci(tight, "si", 0.0) == "0.09302 (95% t-interval 0.09300–0.09304, n = 3)"
 
 
 def test_book_profile_is_the_profile_with_most_complete_runs(tmp_path, monkeypatch):
