@@ -170,32 +170,24 @@ def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
     return pairs
 
 
-def _header(path: Path) -> list[str]:
-    """The column names of a CSV file ([] where it cannot be read)."""
-    try:
-        return list(pd.read_csv(path, nrows=0).columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError):
-        return []
-
-
-def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.DataFrame], int]:
+def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.DataFrame], int, bool]:
     """The rows of an earlier table at `path` by pair (PAIR_KEY values), for pairs with every layer, and the
     number of rows the file holds (1 for a file that cannot be read)."""
     if not path.is_file():
-        return {}, 0
+        return {}, 0, True
     try:
         table = read_table(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         progress(f"note: {path} is unreadable ({e}); every pair is computed again")
-        return {}, 1
+        return {}, 1, True
     if not {*PAIR_KEY, "layer_index", "distance"} <= set(table.columns):
         progress(f"note: {path} was written without run fingerprints; every pair is computed again")
-        return {}, len(table)
+        return {}, len(table), True
     try:
         edited = edited_rows(table)
     except (TypeError, ValueError) as e:
         progress(f"note: {path} holds values of the wrong kind ({e}); every pair is computed again")
-        return {}, len(table)
+        return {}, len(table), True
     if edited.any():
         progress(
             f"note: {edited.sum()} row(s) of {path} do not match their checksums (edited since they were "
@@ -204,9 +196,10 @@ def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.Da
         keys = list(table[list(PAIR_KEY)].itertuples(index=False, name=None))
         bad = {key for key, wrong in zip(keys, edited, strict=True) if wrong}
         table = table[[key not in bad for key in keys]]
+    checked = CHECK in table.columns  # a table written before rows carried checksums gets them on rewrite
     table = table.drop(columns=[CHECK], errors="ignore")
     groups = table.groupby(list(PAIR_KEY), sort=False)
-    return {key: rows for key, rows in groups if rows.layer_index.nunique() == n_layers}, len(table)
+    return {key: rows for key, rows in groups if rows.layer_index.nunique() == n_layers}, len(table), checked
 
 
 def cca_experiment(
@@ -251,8 +244,7 @@ def cca_experiment(
             continue
         names = build_model(info["model"]).unit_layers
         out = table_path(sweep, info["model"], info["activation"], info["slope"])
-        cached, old_rows = _cached_rows(out, len(names), progress)
-        unchecked = out.is_file() and CHECK not in _header(out)
+        cached, old_rows, checked = _cached_rows(out, len(names), progress)
         keys = {p: run_key(p) for p in family.path.map(Path)}
         images, acts, tables, kept, lacking, computed_here = None, {}, [], 0, set(), 0
         base_paths = set(family.path[family.alpha == 0].map(Path))
@@ -292,7 +284,7 @@ def cca_experiment(
             continue
         table = pd.concat(tables, ignore_index=True)
         table[CHECK] = row_checks(table)
-        if computed_here or kept < old_rows or unchecked:  # else the file already holds exactly this table
+        if computed_here or kept < old_rows or not checked:  # else the file already holds exactly this table
             write_csv(out, table.to_dict("records"))
         written[out] = table
     if missing:
