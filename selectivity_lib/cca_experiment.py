@@ -17,7 +17,6 @@ Memory: one family's baseline and one alpha's activations at a time, each (neuro
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import tables
 from .cca import position_sample, pwcca_distance
 from .data import load_cifar10, normalize, synthetic_dataset
 from .errors import ConfigError, DataError, RunFolderError
@@ -32,8 +32,23 @@ from .grid import arch_label
 from .models import build_model
 from .results import load_results, one_recipe
 from .runfolder import BEST, CONFIG, load_state, load_tensors, read_json, run_key, write_csv
+from .tables import CHECK
 
 CCA_FILE = "cca_distances.csv"
+
+
+def load_network(folder: str | Path, what: str) -> torch.nn.Module:
+    """The network of the run in `folder` with its best-validation weights, fp32, eval mode; `what` names the
+    analysis that needs them in the error when best.pt is missing."""
+    folder = Path(folder)
+    if not (folder / BEST).is_file():
+        raise RunFolderError(f"{folder} has no {BEST}: {what} needs the run's best weights")
+    record = read_json(folder / CONFIG)
+    cfg = record["config"]
+    model = build_model(cfg["model"], cfg["activation"], cfg["slope"], record["data"]["num_classes"])
+    restore = "restore the run's own best.pt, or retrain the run"
+    load_state(model, load_tensors(folder / BEST, what=restore), folder / BEST, restore)
+    return model.eval()
 
 
 @torch.no_grad()
@@ -51,14 +66,7 @@ def layer_activations(
     positions as datapoints (a seeded subset of `max_datapoints`, the same for every network), or with
     reduce="mean" one spatial mean per image.
     """
-    folder = Path(folder)
-    if not (folder / BEST).is_file():
-        raise RunFolderError(f"{folder} has no {BEST}: the CCA analysis needs the run's best weights")
-    record = read_json(folder / CONFIG)
-    cfg = record["config"]
-    model = build_model(cfg["model"], cfg["activation"], cfg["slope"], record["data"]["num_classes"])
-    restore = "restore the run's own best.pt, or retrain the run"
-    load_state(model, load_tensors(folder / BEST, what=restore), folder / BEST, restore)
+    model = load_network(folder, "the CCA analysis")
     model.eval()
     n = len(images)
     parts, picks = None, None
@@ -78,7 +86,11 @@ def layer_activations(
     return [torch.cat(p, dim=1).numpy() for p in parts]
 
 
-def _test_images(dataset: str, n_images: int, seed: int, data_dir: str | None) -> torch.Tensor:
+def evaluation_subset(
+    dataset: str, n_images: int, seed: int, data_dir: str | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded subset of `n_images` of the test set (images uint8, labels), in test-set order: the same for
+    every network analysed with the same seed."""
     data = synthetic_dataset() if dataset == "synthetic" else load_cifar10(data_dir)
     if data.name != dataset:
         raise DataError(
@@ -90,59 +102,49 @@ def _test_images(dataset: str, n_images: int, seed: int, data_dir: str | None) -
             f"--images {n_images}: the {data.name} test set has {len(data.test_y)} images; "
             f"pass a number from 1 to {len(data.test_y)}"
         )
-    order = torch.randperm(len(data.test_y), generator=torch.Generator().manual_seed(seed))[:n_images]
-    return data.test_x[order.sort().values]
+    order = torch.randperm(len(data.test_y), generator=torch.Generator().manual_seed(seed))[:n_images].sort().values
+    return data.test_x[order], torch.as_tensor(data.test_y)[order]
 
 
 PARAMS = ("reduce", "n_images", "max_datapoints", "sample_seed")  # how the activations were sampled
 PAIR_KEY = ("alpha", "kind", "seed_a", "seed_b", "run_a", "run_b", *PARAMS)  # one pair of trained networks
-CHECK = "check"  # a row's checksum of its pair, layer and distance
-READ_TYPES = {"run_a": str, "run_b": str, "reduce": str, CHECK: str}
+READ_TYPES = {"run_a": str, "run_b": str, "reduce": str}
+# what a row's checksum covers: its pair, layer and distance
+CHECKED = (
+    ("alpha", float),
+    ("kind", str),
+    ("seed_a", int),
+    ("seed_b", int),
+    ("run_a", str),
+    ("run_b", str),
+    ("reduce", str),
+    ("n_images", int),
+    ("max_datapoints", int),
+    ("sample_seed", int),
+    ("layer_index", int),
+    ("distance", float),
+)
 
 
-def table_path(sweep: Path, model: str, activation: str, slope: float) -> Path:
-    """Where the CCA table of one network family of `sweep` goes: `<sweep>/<network>/cca_distances.csv` (the
-    network's folder in a sweep's layout), or `<sweep>/cca_distances.csv` when `sweep` is that folder itself.
-    Always inside the folder analysed, and one file per family."""
-    name = arch_label(model, activation, slope)
-    return Path(sweep) / CCA_FILE if Path(sweep).name == name else Path(sweep) / name / CCA_FILE
+def table_path(sweep: Path, model: str, activation: str, slope: float, name: str = CCA_FILE) -> Path:
+    """Where an analysis table of one network family of `sweep` goes: `<sweep>/<network>/<name>` (the
+    network's folder in a sweep's layout), or `<sweep>/<name>` when `sweep` is that folder itself. Always
+    inside the folder analysed, and one file per family."""
+    label = arch_label(model, activation, slope)
+    return Path(sweep) / name if Path(sweep).name == label else Path(sweep) / label / name
 
 
 def row_checks(table: pd.DataFrame) -> pd.Series:
-    """A checksum of each row's pair (PAIR_KEY), layer and distance, from values normalised as they read back
-    (floats by repr, so a distance that changes in its last digit changes the checksum)."""
-
-    def check(row) -> str:
-        values = [
-            repr(float(row.alpha)),
-            row.kind,
-            int(row.seed_a),
-            int(row.seed_b),
-            str(row.run_a),
-            str(row.run_b),
-            str(row.reduce),
-            int(row.n_images),
-            int(row.max_datapoints),
-            int(row.sample_seed),
-            int(row.layer_index),
-            repr(float(row.distance)),
-        ]
-        return hashlib.sha256("|".join(map(str, values)).encode()).hexdigest()[:16]
-
-    return table.apply(check, axis=1) if len(table) else pd.Series([], dtype=str)
+    """A checksum of each CCA row's pair, layer and distance (`tables.row_checks` over CHECKED)."""
+    return tables.row_checks(table, CHECKED)
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CCA table as written (pandas reads floats back exactly as repr wrote them)."""
-    return pd.read_csv(path, dtype=READ_TYPES)
+    return tables.read_table(path, READ_TYPES)
 
 
 def edited_rows(table: pd.DataFrame) -> pd.Series:
-    """True for each row whose checksum does not match its values (all False for a table written before rows
-    carried checksums)."""
-    if CHECK not in table:
-        return pd.Series(False, index=table.index)
-    return table[CHECK].astype(str) != row_checks(table)
+    return tables.edited_rows(table, CHECKED)
 
 
 def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
@@ -168,38 +170,6 @@ def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
                         }
                     )
     return pairs
-
-
-def _cached_rows(path: Path, n_layers: int, progress) -> tuple[dict[tuple, pd.DataFrame], int, bool]:
-    """The rows of an earlier table at `path` by pair (PAIR_KEY values), for pairs with every layer, and the
-    number of rows the file holds (1 for a file that cannot be read)."""
-    if not path.is_file():
-        return {}, 0, True
-    try:
-        table = read_table(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
-        progress(f"note: {path} is unreadable ({e}); every pair is computed again")
-        return {}, 1, True
-    if not {*PAIR_KEY, "layer_index", "distance"} <= set(table.columns):
-        progress(f"note: {path} was written without run fingerprints; every pair is computed again")
-        return {}, len(table), True
-    try:
-        edited = edited_rows(table)
-    except (TypeError, ValueError) as e:
-        progress(f"note: {path} holds values of the wrong kind ({e}); every pair is computed again")
-        return {}, len(table), True
-    if edited.any():
-        progress(
-            f"note: {edited.sum()} row(s) of {path} do not match their checksums (edited since they were "
-            "written); their pairs are computed again"
-        )
-        keys = list(table[list(PAIR_KEY)].itertuples(index=False, name=None))
-        bad = {key for key, wrong in zip(keys, edited, strict=True) if wrong}
-        table = table[[key not in bad for key in keys]]
-    checked = CHECK in table.columns  # a table written before rows carried checksums gets them on rewrite
-    table = table.drop(columns=[CHECK], errors="ignore")
-    groups = table.groupby(list(PAIR_KEY), sort=False)
-    return {key: rows for key, rows in groups if rows.layer_index.nunique() == n_layers}, len(table), checked
 
 
 def cca_experiment(
@@ -244,9 +214,11 @@ def cca_experiment(
             continue
         names = build_model(info["model"]).unit_layers
         out = table_path(sweep, info["model"], info["activation"], info["slope"])
-        cached, old_rows, checked = _cached_rows(out, len(names), progress)
+        cached, old_rows, checked = tables.cached_rows(
+            out, CHECKED, PAIR_KEY, READ_TYPES, progress, complete=_every_layer(len(names))
+        )
         keys = {p: run_key(p) for p in family.path.map(Path)}
-        images, acts, tables, kept, lacking, computed_here = None, {}, [], 0, set(), 0
+        images, acts, parts, kept, lacking, computed_here = None, {}, [], 0, set(), 0
         base_paths = set(family.path[family.alpha == 0].map(Path))
         for alpha, group in itertools.groupby(pairs, key=lambda p: p["alpha"]):
             reused = computed = 0
@@ -255,7 +227,7 @@ def cca_experiment(
                 ids |= {"run_a": keys[pair["path_a"]], "run_b": keys[pair["path_b"]], **params}
                 key = tuple(ids[k] for k in PAIR_KEY)
                 if key in cached:
-                    tables.append(cached[key])
+                    parts.append(cached[key])
                     reused, kept = reused + 1, kept + len(cached[key])
                     continue
                 no_weights = {p for p in (pair["path_a"], pair["path_b"]) if not (p / BEST).is_file()}
@@ -263,18 +235,18 @@ def cca_experiment(
                     lacking |= no_weights
                     continue
                 if images is None:
-                    images = _test_images(info["dataset"], n_images, seed, data_dir)
+                    images = evaluation_subset(info["dataset"], n_images, seed, data_dir)[0]
                 for p in (pair["path_a"], pair["path_b"]):
                     if p not in acts:
                         acts[p] = layer_activations(p, images, reduce, max_datapoints, seed)
                 common = info | ids | {"pair": f"{pair['seed_a']}-{pair['seed_b']}"}
-                tables.append(_pair_rows(acts[pair["path_a"]], acts[pair["path_b"]], common, names))
+                parts.append(_pair_rows(acts[pair["path_a"]], acts[pair["path_b"]], common, names))
                 computed += 1
             acts = {p: a for p, a in acts.items() if p in base_paths}  # memory: the baseline and one alpha
             computed_here += computed
             progress(f"{label} alpha = {alpha:g}: pairs kept from the last analysis {reused}, computed {computed}")
         missing |= lacking
-        if not tables:
+        if not parts:
             continue
         if lacking and kept < old_rows:
             progress(
@@ -282,7 +254,7 @@ def cca_experiment(
                 "others would drop rows of it that cannot be computed again"
             )
             continue
-        table = pd.concat(tables, ignore_index=True)
+        table = pd.concat(parts, ignore_index=True)
         table[CHECK] = row_checks(table)
         if computed_here or kept < old_rows or not checked:  # else the file already holds exactly this table
             write_csv(out, table.to_dict("records"))
@@ -295,6 +267,10 @@ def cca_experiment(
             "a retrained run gets a new fingerprint, so every pair it is in is computed afresh)"
         )
     return written
+
+
+def _every_layer(n_layers: int):
+    return lambda rows: rows.layer_index.nunique() == n_layers
 
 
 def _pair_rows(acts_a, acts_b, common: dict, names: list[str]) -> pd.DataFrame:
@@ -316,14 +292,4 @@ def _pair_rows(acts_a, acts_b, common: dict, names: list[str]) -> pd.DataFrame:
 def load_cca(root: str | Path) -> pd.DataFrame:
     """All cca_distances.csv tables under `root`, concatenated (empty if none). A table with a row whose
     checksum does not match its values is refused (RunFolderError): no figure shows an edited distance."""
-    tables = []
-    for path in sorted(Path(root).rglob(CCA_FILE)):
-        table = read_table(path)
-        edited = edited_rows(table)
-        if edited.any():
-            raise RunFolderError(
-                f"{edited.sum()} row(s) of {path} do not match their checksums (edited since analyse wrote them): "
-                f"run python -m selectivity_lib analyse on {path.parent} again to recompute them"
-            )
-        tables.append(table.drop(columns=[CHECK], errors="ignore"))
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    return tables.load_checked(root, CCA_FILE, CHECKED, READ_TYPES, "analyse")
