@@ -352,6 +352,22 @@ def cmd_analyse(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_robustness(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .robustness import robustness_analysis, run_summary
+
+    written = robustness_analysis(
+        a.sweep, n_images=a.images, attack_images=a.attack_images, seed=a.seed, data_dir=a.data_dir
+    )
+    columns = ["clean", "corruption", "clean_attack", "fgsm", "pgd"]
+    for path, table in written.items():
+        summary = run_summary(table, pd.DataFrame()).groupby("alpha")[columns].mean()
+        print(f"{path}: {table.run.nunique()} run(s); mean accuracy (%) by alpha (clean_attack: the attacked images)")
+        print(summary.to_string(float_format=lambda x: f"{x:.1f}"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m selectivity_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -465,6 +481,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(
         func=cmd_analyse,
         interrupted="run the same command again: the tables already written are kept, and the pairs in them reused",
+    )
+
+    p = sub.add_parser(
+        "robustness",
+        help="corruption and attack accuracy and layer dimensionality of a sweep's best weights -> robustness.csv",
+    )
+    p.add_argument("sweep", help="sweep folder, e.g. runs/full")
+    p.add_argument("--images", type=at_least(1), default=1000, help="test images for clean and corrupted accuracy")
+    p.add_argument(
+        "--attack-images",
+        type=at_least(2),
+        default=500,
+        help="the first this many of those are attacked, and give every layer's dimensionality",
+    )
+    p.add_argument("--seed", type=int, default=0, help="chooses the test images, the corruptions' noise, PGD's start")
+    p.add_argument("--data-dir")
+    p.set_defaults(
+        func=cmd_robustness,
+        interrupted="run the same command again: runs already in the tables are kept and not evaluated again",
     )
 
     p = sub.add_parser("bench", help="trainer vs a plain PyTorch loop: images/s, overhead, GFLOP/s, memory")

@@ -6,7 +6,7 @@
     units.npz       per-unit test-set results: layer, SI, precision, dead flag, class means
     metrics.json    final test metrics; written last, so its presence marks the run complete
     checkpoint.pt   last finished epoch (model, optimizer, history): resume point; not in git
-    best.pt         weights of the best-validation epoch; not in git
+    best.pt         weights of the best-validation epoch; in git for ResNet20 runs (README), not VGG16's
 
 Every file is written to a temporary file in the same folder and moved into place, so a kill at any
 moment leaves the previous version intact.
