@@ -474,11 +474,10 @@ CLAIMS = [
 ]
 
 
-def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: key, claim, paper figure, book figure, chapter, rule, verdict, evidence."""
+def _card(claims: list[Claim], check) -> pd.DataFrame:
     rows = []
-    for c in CLAIMS:
-        verdict, evidence = c.check(runs, cca if cca is not None else pd.DataFrame())
+    for c in claims:
+        verdict, evidence = check(c)
         rows.append(
             {
                 "key": c.key,
@@ -492,3 +491,142 @@ def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: key, claim, paper figure, book figure, chapter, rule, verdict, evidence."""
+    return _card(CLAIMS, lambda c: c.check(runs, cca if cca is not None else pd.DataFrame()))
+
+
+# The follow-up's claims (Leavitt & Morcos, arXiv 2010.07693), on the robustness tables' per-run summary
+# (`robustness.run_summary`): one row per analysed ResNet20 run.
+MIN_RUNS, MIN_ALPHAS = 4, 3  # a trend needs at least this many runs over this many alphas
+
+
+def spearman_test(x, y, alternative: str) -> tuple[float, float, float]:
+    """(Spearman rho, one-sided p, smallest p possible) of a trend of `y` in `x` over runs, by a permutation
+    test of the pairing: exact over every pairing up to 8 runs, else 20,000 seeded resamples. Valid at any n
+    (the t approximation scipy's spearmanr uses is not, at a handful of runs)."""
+    x, y = sps.rankdata(np.asarray(x, float)), sps.rankdata(np.asarray(y, float))
+
+    def rho_of(a, b, axis=-1):  # Pearson correlation of the ranks, over `axis` (vectorized for the resamples)
+        a, b = a - a.mean(axis=axis, keepdims=True), b - b.mean(axis=axis, keepdims=True)
+        return (a * b).sum(axis=axis) / np.sqrt((a * a).sum(axis=axis) * (b * b).sum(axis=axis))
+
+    rho = rho_of(x, y)
+    exact = len(x) <= 8
+    result = sps.permutation_test(
+        (x, y),
+        rho_of,
+        permutation_type="pairings",
+        vectorized=True,
+        alternative=alternative,
+        n_resamples=np.inf if exact else 20_000,
+        rng=np.random.default_rng(0),
+    )
+    total = float(np.prod(np.arange(1, len(x) + 1))) if exact else 20_001.0
+    return float(rho), float(result.pvalue), 1.0 / total
+
+
+def _trend(summary: pd.DataFrame, value: str, sign: int, what: str) -> tuple[str, str]:
+    runs = summary.dropna(subset=[value])
+    if len(runs) < MIN_RUNS or runs.alpha.nunique() < MIN_ALPHAS:
+        have = f"{len(runs)} analysed run(s) at {runs.alpha.nunique()} alpha(s)"
+        return NOT_RUN, f"{have}; the rule needs {MIN_RUNS}+ runs at {MIN_ALPHAS}+ alphas"
+    rho, p, floor = spearman_test(runs.alpha, runs[value], "greater" if sign > 0 else "less")
+    means = runs.groupby("alpha")[value].mean()
+    evidence = (
+        f"{what} by alpha: {', '.join(f'{a:g}: {v:.3g}' for a, v in means.items())}; Spearman rho over "
+        f"{len(runs)} runs {rho:+.2f}, one-sided permutation p = {p:.2g} (smallest possible {floor:.1g})"
+    )
+    if floor >= 0.05:
+        return NOT_TESTABLE, evidence
+    if np.sign(rho) == sign and p < 0.05:
+        return AGREES, evidence
+    return (PARTLY if np.sign(rho) == sign else DISAGREES), evidence
+
+
+def _average_case(summary: pd.DataFrame, _=None) -> tuple[str, str]:
+    return _trend(summary, "corruption_rel", -1, "corrupted / clean accuracy")
+
+
+def _worst_case(summary: pd.DataFrame, _=None) -> tuple[str, str]:
+    return _trend(summary, "pgd_rel", +1, "PGD / clean accuracy")
+
+
+def _early_dimensionality(summary: pd.DataFrame, _=None) -> tuple[str, str]:
+    return _trend(summary, "dim_clean", -1, "early-layer participation ratio")
+
+
+def _attack_raises_more(summary: pd.DataFrame, _=None) -> tuple[str, str]:
+    runs = summary.dropna(subset=["dim_up_pgd", "dim_up_corruption"]) if not summary.empty else summary
+    if len(runs) < MIN_RUNS:
+        return NOT_RUN, f"{len(runs)} analysed run(s); the rule needs {MIN_RUNS}+"
+    diff = runs.dim_up_pgd - runs.dim_up_corruption
+    p = sps.wilcoxon(diff, alternative="greater").pvalue
+    evidence = (
+        f"early-layer participation ratio raised by {runs.dim_up_pgd.mean():+.2f} under PGD and "
+        f"{runs.dim_up_corruption.mean():+.2f} under corruption (means over {len(runs)} runs); larger under PGD "
+        f"in {(diff > 0).sum()} of {len(runs)}, one-sided Wilcoxon signed-rank p = {p:.2g}"
+    )
+    if 0.5 ** len(runs) >= 0.05:
+        return NOT_TESTABLE, evidence
+    if p < 0.05:
+        return AGREES, evidence
+    return (PARTLY if diff.mean() > 0 else DISAGREES), evidence
+
+
+FOLLOWUP_CLAIMS = [
+    Claim(
+        "average-case",
+        "Networks with lower class selectivity are more robust to naturalistic corruptions (CIFAR-10-C); higher "
+        "selectivity makes them more vulnerable.",
+        "follow-up",
+        "R1a",
+        "robustness",
+        "over the analysed ResNet20 runs, accuracy under corruption (mean over families and severities) divided by "
+        "clean accuracy on the same images falls as alpha rises: Spearman rho < 0 with a one-sided permutation "
+        "p < 0.05 agrees; rho < 0 without it is partly; rho >= 0 disagrees. Needs 4+ runs at 3+ alphas.",
+        _average_case,
+    ),
+    Claim(
+        "worst-case",
+        "Networks with lower class selectivity are less robust to white-box attacks; higher selectivity makes them "
+        "more robust.",
+        "follow-up",
+        "R2",
+        "robustness",
+        "as average-case, with PGD accuracy (mean over the epsilons) divided by clean accuracy on the attacked "
+        "images, which should rise with alpha (rho > 0).",
+        _worst_case,
+    ),
+    Claim(
+        "early-dimensionality",
+        "The dimensionality of early-layer representations falls as class selectivity rises.",
+        "follow-up",
+        "R3a",
+        "robustness",
+        "as average-case, with the clean images' participation ratio averaged over the early layers (those before "
+        "the first downsampling), which should fall as alpha rises (rho < 0).",
+        _early_dimensionality,
+    ),
+    Claim(
+        "attack-dimensionality",
+        "Adversarial inputs raise early-layer dimensionality more than corrupted inputs do.",
+        "follow-up",
+        "R3b",
+        "robustness",
+        "per run, the early layers' increase in participation ratio under PGD (mean over the epsilons) minus its "
+        "increase under corruption (mean over families and severities): agrees if a one-sided Wilcoxon signed-rank "
+        "test over runs gives p < 0.05, partly if only the mean difference is positive; needs 4+ runs (5+ to test).",
+        _attack_raises_more,
+    ),
+]
+
+
+def followup_scorecard(summary: pd.DataFrame | None) -> pd.DataFrame:
+    """The follow-up's claims, scored as `scorecard` scores the paper's, on `robustness.run_summary` of the
+    ResNet20 ReLU runs of one profile."""
+    if summary is None or summary.empty:
+        return _card(FOLLOWUP_CLAIMS, lambda c: (NOT_RUN, "no analysed runs"))
+    return _card(FOLLOWUP_CLAIMS, lambda c: c.check(summary, None))

@@ -13,8 +13,10 @@ from selectivity_lib.scorecard import (
     NOT_RUN,
     NOT_TESTABLE,
     PARTLY,
+    followup_scorecard,
     leaky_losses,
     scorecard,
+    spearman_test,
 )
 
 
@@ -250,3 +252,67 @@ def test_vgg_rule_and_the_seeds_it_rests_on():
     assert verdicts(pd.concat([PAPER_LIKE, wrong]))["vgg"] == DISAGREES
     epochs = pd.concat([PAPER_LIKE.assign(epochs=20), vgg.assign(epochs=10)])
     assert "VGG16 trained 10 epochs, ResNet20 20" in scorecard(epochs, pd.DataFrame()).set_index("key").evidence["vgg"]
+
+
+def followup_summary(corruption_rel, pgd_rel, dim_clean, up_pgd, up_corr, alphas=(-10, -1, 0, 1, 5), seeds=2):
+    """A made-up robustness.run_summary: each value a function of alpha, plus a little seeded noise."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for alpha in alphas:
+        for seed in range(seeds):
+            jitter = 1e-3 * rng.standard_normal()
+            rows.append(
+                dict(
+                    alpha=alpha,
+                    seed=seed,
+                    corruption_rel=corruption_rel(alpha) + jitter,
+                    pgd_rel=pgd_rel(alpha) + jitter,
+                    dim_clean=dim_clean(alpha) + jitter,
+                    dim_up_pgd=up_pgd(alpha) + jitter,
+                    dim_up_corruption=up_corr(alpha),
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def followup_verdicts(summary):
+    return followup_scorecard(summary).set_index("key").verdict
+
+
+def test_followup_claims_agree_on_followup_like_runs_and_fail_on_the_reverse():
+    like = followup_summary(
+        corruption_rel=lambda a: 0.8 - 0.01 * a,
+        pgd_rel=lambda a: 0.3 + 0.01 * a,
+        dim_clean=lambda a: 6 - 0.1 * a,
+        up_pgd=lambda a: 1.0,
+        up_corr=lambda a: 0.3,
+    )
+    assert set(followup_verdicts(like)) == {AGREES}
+    reverse = followup_summary(
+        corruption_rel=lambda a: 0.8 + 0.01 * a,
+        pgd_rel=lambda a: 0.3 - 0.01 * a,
+        dim_clean=lambda a: 6 + 0.1 * a,
+        up_pgd=lambda a: 0.3,
+        up_corr=lambda a: 1.0,
+    )
+    assert set(followup_verdicts(reverse)) == {DISAGREES}
+
+
+def test_followup_claims_say_when_runs_are_too_few_to_decide():
+    few = followup_summary(lambda a: -a, lambda a: a, lambda a: -a, lambda a: 1, lambda a: 0, alphas=(0, 1), seeds=1)
+    assert set(followup_verdicts(few)) == {NOT_RUN}
+    four = followup_summary(
+        lambda a: -a, lambda a: a, lambda a: -a, lambda a: 1, lambda a: 0, alphas=(0, 1, 2, 3), seeds=1
+    )
+    v = followup_verdicts(four)  # 4 runs: the signed-rank floor is 1/16; the 24 pairings of a trend reach 1/24
+    assert v["attack-dimensionality"] == NOT_TESTABLE and v["average-case"] == AGREES
+    three = followup_summary(
+        lambda a: -a, lambda a: a, lambda a: -a, lambda a: 1, lambda a: 0, alphas=(0, 1, 2), seeds=1
+    )
+    assert set(followup_verdicts(three)) == {NOT_RUN}
+    assert set(followup_verdicts(pd.DataFrame())) == {NOT_RUN}
+
+
+def test_spearman_permutation_test_is_exact_at_small_n():
+    rho, p, floor = spearman_test([0, 1, 2, 3, 4], [1, 2, 3, 4, 5], "greater")
+    assert rho == pytest.approx(1.0) and p == pytest.approx(1 / 120) and floor == pytest.approx(1 / 120)
