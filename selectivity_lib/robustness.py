@@ -256,7 +256,8 @@ def robustness_analysis(
         written[out] = table
         progress(f"{arch_label(*key)}: {table.run.nunique()} run(s) in {out}, {computed} analysed now")
     if lacking:
-        note = f"{len(lacking)} run(s) have no {BEST} and were left out: {', '.join(map(str, lacking))}"
+        shown = ", ".join(map(str, lacking[:5])) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+        note = f"{len(lacking)} run(s) have no {BEST} and were left out: {shown}"
         if not written:
             raise RunFolderError(
                 f"no run under {sweep} could be analysed: {note}. The analysis needs each run's best weights; "
