@@ -28,6 +28,7 @@ CHAPTERS = [
     "increasing",
     "dead_units",
     "precision",
+    "robustness",
     "resnet_vs_vgg",
     "reproducing",
     "references",
@@ -39,6 +40,7 @@ WITH_FIGURES = {
     "increasing": 7,
     "dead_units": 5,
     "precision": 4,
+    "robustness": 7,
     "resnet_vs_vgg": 14,
     "regularizer": 1,
 }

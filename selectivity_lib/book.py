@@ -739,3 +739,73 @@ def glue_verdicts(data: BookData, *keys: str) -> str:
         glue(f"{name}_evidence", card.evidence[key])
         lines.append(f"{key}: {card.verdict[key]} ({card.evidence[key]})")
     return "\n".join(lines)
+
+
+@dataclass
+class RobustnessData:
+    """The robustness chapter's tables for one sweep: every row (`robust`, `dims`), the ResNet20 ReLU runs'
+    per-run summary (`summary`), and the example corruptions, if the analysis has been run there."""
+
+    folder: Path
+    robust: pd.DataFrame
+    dims: pd.DataFrame
+    summary: pd.DataFrame
+    examples: dict | None
+
+    def describe(self) -> str:
+        if self.summary.empty:
+            return f"no analysed networks under {self.folder.name}"
+        return describe(self.summary)
+
+
+def load_robustness_tables(folder: Path) -> RobustnessData:
+    from .robustness import EXAMPLES_FILE, load_robustness, run_summary
+
+    robust, dims = load_robustness(folder)
+    if not robust.empty:
+        robust, dims = network(robust), network(dims)
+    examples = None
+    if (folder / EXAMPLES_FILE).is_file():
+        with np.load(folder / EXAMPLES_FILE) as z:
+            examples = {k: z[k] for k in z.files}
+    return RobustnessData(folder, robust, dims, run_summary(robust, dims), examples)
+
+
+def glue_followup(summary: pd.DataFrame) -> pd.DataFrame:
+    """Glue the follow-up's claims as scored on `summary` (`fv_<key>`, `fv_<key>_claim`, `fv_<key>_evidence`,
+    `fv_<key>_rule`), and return the card."""
+    from .scorecard import followup_scorecard
+
+    card = followup_scorecard(summary)
+    for row in card.itertuples():
+        name = "fv_" + row.key.replace("-", "_")
+        glue(name, row.verdict)
+        glue(f"{name}_claim", row.claim.rstrip("."))
+        glue(f"{name}_evidence", row.evidence)
+        glue(f"{name}_rule", row.rule)
+    return card
+
+
+def paper_recipe_costs(paper: Path | None = None, reference: Path | None = None) -> str:
+    """The paper-recipe (200-epoch) ResNet20 runs against the 200-epoch alpha = 0 reference run, in numbers:
+    each one's cut of mean SI and its accuracy cost (single runs, so no test), and which of the planned
+    alphas (-30, -10, 2) are not complete yet."""
+    paper = paper or runs_root() / "paper"
+    reference = reference or runs_root() / "recipe" / "paper-e200"
+    runs = network(load_results(paper).runs) if paper.is_dir() else pd.DataFrame()
+    ref = load_results(reference).runs if (reference / "metrics.json").is_file() else pd.DataFrame()
+    if ref.empty:
+        return "the 200-epoch alpha = 0 reference run is not complete, so no paper-recipe cost can be computed"
+    acc0, si0 = 100 * ref.test_acc.iloc[0], ref.si_unit_mean.iloc[0]
+    parts = [
+        f"alpha = {r.alpha:g} {'cuts' if r.si_unit_mean < si0 else 'raises'} mean SI "
+        f"{max(si0 / r.si_unit_mean, r.si_unit_mean / si0):.0f}-fold ({r.si_unit_mean:.4f} against {si0:.3f}) and "
+        f"reaches {100 * r.test_acc:.1f}% against {acc0:.1f}% at alpha = 0, {acc0 - 100 * r.test_acc:.1f} points "
+        f"{'lower' if 100 * r.test_acc < acc0 else 'higher'} (seed {r.seed}, best epoch {r.best_epoch})"
+        for r in (runs.sort_values("alpha").itertuples() if not runs.empty else [])
+    ]
+    pending = [a for a in (-30.0, -10.0, 2.0) if runs.empty or a not in set(runs.alpha)]
+    text = "; ".join(parts) if parts else "no paper-recipe run at alpha != 0 is complete yet"
+    if pending:
+        text += f" (still to train: alpha = {', '.join(f'{a:g}' for a in pending)})"
+    return text

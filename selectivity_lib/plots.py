@@ -700,6 +700,86 @@ def figA12b(r: Results):
     return compare_models(_select(r.runs, None), "si_unit_mean", "class selectivity: ResNet20 vs VGG16")
 
 
+# The robustness chapter (the follow-up's question): per-run summaries from `robustness.run_summary`.
+LABELS |= {
+    "corruption": "accuracy under corruption (%)",
+    "corruption_rel": "accuracy under corruption / clean",
+    "pgd_rel": "PGD accuracy / clean",
+    "dim_clean": "early-layer participation ratio (clean)",
+}
+
+
+def robustness_vs_selectivity(summary: pd.DataFrame, value: str = "corruption_rel", title: str = "") -> plt.Figure:
+    """`value` of each analysed run against its measured mean class selectivity, coloured by alpha."""
+    if summary.empty or summary.alpha.nunique() < 2:
+        return _empty(title or value, f"analysed runs at two or more alphas ({_have(summary)})")
+    fig, ax = _figure()
+    colors = alpha_colors(summary.alpha)
+    for a, part in summary.groupby("alpha"):
+        ax.scatter(part.si_unit_mean, part[value], s=22, color=colors[a], label=f"{a:g}", zorder=3)
+    ax.set_xlabel(LABELS["si_unit_mean"])
+    ax.set_ylabel(LABELS.get(value, value))
+    ax.legend(title="alpha", fontsize=8, ncols=2, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title(title, fontsize=10)
+    _footnote(fig, summary, "one point per network", bars="")
+    sns.despine(fig)
+    return fig
+
+
+def _lines_over_alpha(summary: pd.DataFrame, series: dict, ylabel: str, title: str, extra: str) -> plt.Figure:
+    """One line per entry of `series` ({label: column}) over a categorical alpha axis, means with t intervals
+    and every run as a dot; a line breaks where an alpha has no value."""
+    fig, ax = _figure()
+    order = _alpha_axis(ax, summary.alpha.unique())
+    palette = sns.color_palette("viridis", len(series))
+    for color, (label, column) in zip(palette, series.items(), strict=True):
+        part = summary.dropna(subset=[column])
+        _series(ax, part, "alpha", column, order, color, label=label)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title(title, fontsize=10)
+    _footnote(fig, summary, extra)
+    sns.despine(fig)
+    return fig
+
+
+def attack_accuracy(summary: pd.DataFrame, title: str = "") -> plt.Figure:
+    """PGD accuracy (%) against alpha, one line per epsilon."""
+    columns = sorted((c for c in summary.columns if c.startswith("pgd_") and c != "pgd_rel"), key=lambda c: int(c[4:]))
+    if summary.empty or summary.alpha.nunique() < 2 or not columns:
+        return _empty(title or "accuracy under attack", f"analysed runs at two or more alphas ({_have(summary)})")
+    series = {f"epsilon {c[4:]}/255": c for c in columns}
+    return _lines_over_alpha(summary, series, "accuracy under PGD (%)", title, "white-box L-inf PGD")
+
+
+def dimensionality_change(summary: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Increase of the early layers' participation ratio under corruption and under PGD, against alpha."""
+    if summary.empty or summary.alpha.nunique() < 2 or "dim_up_pgd" not in summary:
+        return _empty(title or "dimensionality change", f"analysed runs at two or more alphas ({_have(summary)})")
+    series = {"under PGD (mean over epsilons)": "dim_up_pgd", "under corruption (mean)": "dim_up_corruption"}
+    fig = _lines_over_alpha(summary, series, "increase in participation ratio", title, "early layers")
+    fig.axes[0].axhline(0, color="0.6", lw=0.8, zorder=0)
+    return fig
+
+
+def corruption_examples(images: np.ndarray, families, severities) -> plt.Figure:
+    """One test image clean (first column) and under each corruption (rows) at each severity (columns)."""
+    rows, cols = len(families), 1 + len(severities)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0 + 1.6, rows * 1.0), dpi=DPI, layout="constrained")
+    for r, family in enumerate(families):
+        for c in range(cols):
+            ax = axes[r, c]
+            image = images[0] if c == 0 else images[1 + r * len(severities) + (c - 1)]
+            ax.imshow(np.transpose(image, (1, 2, 0)), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title("clean" if c == 0 else f"severity {severities[c - 1]}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(str(family).replace("_", " "), fontsize=9, rotation=0, ha="right", va="center")
+    return fig
+
+
 FIGURES = {
     "1a": fig1a,
     "1b": fig1b,
