@@ -271,6 +271,10 @@ def _prepare(dataset: str, n_images: int, seed: int, data_dir, sweep: Path, prog
     images, labels = evaluation_subset(dataset, n_images, seed, data_dir)
     corrupted = corrupted_sets(images, seed, progress)
     examples = np.stack([images[0].numpy()] + [corrupted[f, s][0].numpy() for f in FAMILIES for s in SEVERITIES])
+    if (sweep / EXAMPLES_FILE).is_file():
+        with np.load(sweep / EXAMPLES_FILE) as z:
+            if np.array_equal(z["images"], examples):
+                return images, labels, corrupted  # the same images: leave the file (and git) alone
     atomic_write(
         sweep / EXAMPLES_FILE,
         lambda f: np.savez_compressed(f, images=examples, families=np.array(FAMILIES), severities=SEVERITIES),

@@ -170,9 +170,10 @@ def test_robustness_analysis_writes_tables_and_resumes(tiny_sweep, tmp_path, mon
     edited.to_csv(path, index=False)
     with pytest.raises(RunFolderError, match="do not match their checksums"):
         load_robustness(root)
-    notes = []
+    notes, written_at = [], (root / EXAMPLES_FILE).stat().st_mtime_ns
     _analyse(root, progress=notes.append)
     assert len(calls) == 1 and any("do not match" in n for n in notes)
+    assert (root / EXAMPLES_FILE).stat().st_mtime_ns == written_at  # the same example images: not rewritten
     load_robustness(root)
 
 
