@@ -316,3 +316,6 @@ def test_followup_claims_say_when_runs_are_too_few_to_decide():
 def test_spearman_permutation_test_is_exact_at_small_n():
     rho, p, floor = spearman_test([0, 1, 2, 3, 4], [1, 2, 3, 4, 5], "greater")
     assert rho == pytest.approx(1.0) and p == pytest.approx(1 / 120) and floor == pytest.approx(1 / 120)
+    # two runs at one alpha: the pairings that swap them tie, so no p can go below 2/24
+    rho, p, floor = spearman_test([-10, -2, 0, 0], [4, 3, 2, 1], "less")
+    assert rho < 0 and p == pytest.approx(2 / 24) and floor == pytest.approx(2 / 24)
