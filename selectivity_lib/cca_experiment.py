@@ -261,7 +261,8 @@ def cca_experiment(
         written[out] = table
     if missing:
         raise RunFolderError(
-            f"{len(missing)} run(s) have no {BEST} (weights stay out of git), so the CCA pairs they are in could not "
+            f"{len(missing)} run(s) have no {BEST} (trained before weights were committed, or VGG16), "
+            "so the CCA pairs they are in could not "
             f"be computed: {', '.join(sorted(map(str, missing)))}. Retrain them to compute those pairs "
             "(move each folder aside and rerun the command that python -m selectivity_lib command FOLDER prints; "
             "a retrained run gets a new fingerprint, so every pair it is in is computed afresh)"

@@ -177,8 +177,8 @@ def read_metrics(folder: Path) -> dict:
 def run_key(folder: Path) -> str:
     """A short fingerprint of one trained run: a hash of its metrics.json, which is written once, when the run
     completes (so a run retrained into the same folder gets a new key). Results computed from a run's weights
-    (CCA tables) record it, so they are reused only for the very run they came from, even after its weights,
-    which stay out of git, are gone."""
+    (CCA and robustness tables) record it, so they are reused only for the very run they came from, even after
+    its weights are gone (runs trained before weights were committed, VGG16's)."""
     return hashlib.sha256((Path(folder) / METRICS).read_bytes()).hexdigest()[:12]
 
 
