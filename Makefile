@@ -31,8 +31,8 @@ runs: setup
 	$(PY) -m selectivity_lib sweep --profile $(PROFILE) $(GRID) $(DATA_ARG) --out runs/$(PROFILE)
 
 lint: setup
-	$(PY) -m ruff check selectivity_lib tests browser_tests
-	$(PY) -m ruff format --check selectivity_lib tests browser_tests
+	$(PY) -m ruff check selectivity_lib tests browser_tests book/_ext
+	$(PY) -m ruff format --check selectivity_lib tests browser_tests book/_ext
 
 test: lint
 	$(PY) -m pytest -q
@@ -47,11 +47,11 @@ gpu-check: setup
 # -W: any warning (a failed glue, a missing reference) fails the build; a failing cell always does.
 # MathJax is served from the book itself (scripts/fetch-mathjax.sh; npm), so equations render offline.
 # The executed chapter notebooks are copied into the site (_build/html/notebooks/) for download, with the
-# glued numbers and figures that myst-nb keeps apart (in <chapter>.glue.json) put back in their cells.
+# glued numbers and figures that myst-nb keeps apart (in <chapter>.glue.json) put back in their cells
+# (book/_ext/book_pages.py, when the build finishes; each chapter's download menu links its notebook).
 book: setup
 	bash scripts/fetch-mathjax.sh
 	$(VENV)/bin/jupyter-book build . --all -W --keep-going
-	$(PY) -c 'from selectivity_lib.book import export_notebooks; export_notebooks("_build/jupyter_execute/book", "_build/html/notebooks")'
 
 # Opens the built book in headless Chromium (Debian's chromium and chromium-driver; see scripts/).
 browser-test: setup

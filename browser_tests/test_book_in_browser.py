@@ -21,6 +21,7 @@ HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
 CHAPTERS = [
     "intro",
     "scorecard",
+    "methods",
     "selectivity_index",
     "regularizer",
     "reducing",
@@ -31,8 +32,10 @@ CHAPTERS = [
     "robustness",
     "resnet_vs_vgg",
     "reproducing",
+    "glossary",
     "references",
 ]
+NOT_NOTEBOOKS = {"glossary", "references"}  # plain pages: nothing executed, nothing to download
 WITH_FIGURES = {
     "scorecard": 12,
     "reducing": 5,
@@ -43,6 +46,7 @@ WITH_FIGURES = {
     "robustness": 7,
     "resnet_vs_vgg": 14,
     "regularizer": 1,
+    "methods": 3,
 }
 
 
@@ -75,6 +79,7 @@ def browser(tmp_path_factory):
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",  # no network: nothing from a CDN
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, read after each page
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"))
     driver.set_page_load_timeout(60)
     yield driver
@@ -83,6 +88,7 @@ def browser(tmp_path_factory):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_renders_with_figures(site, browser, chapter):
+    browser.get_log("browser")  # drop what earlier pages logged
     browser.get(f"{site}/book/{chapter}.html")
     article = browser.find_element(By.CSS_SELECTOR, "article")
     assert article.find_element(By.TAG_NAME, "h1").text.strip()
@@ -101,6 +107,22 @@ def test_chapter_renders_with_figures(site, browser, chapter):
     assert len(loaded) + notes >= WITH_FIGURES.get(chapter, 0), f"{chapter}: {len(loaded)} figures, {notes} notes"
     # Captions name the paper's figures ("The paper's Figure 3a"); a running "Fig. 18" before them would not.
     assert not article.find_elements(By.CSS_SELECTOR, ".caption-number"), f"{chapter}: figures numbered by the book"
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, f"{chapter}: console errors {errors}"
+
+
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c not in NOT_NOTEBOOKS])
+def test_download_menu_offers_the_executed_notebook(site, browser, chapter):
+    import json
+    import urllib.request
+
+    browser.get(f"{site}/book/{chapter}.html")
+    menu = browser.find_elements(By.CSS_SELECTOR, ".dropdown-download-buttons a.dropdown-item")
+    labels = [a.get_attribute("textContent").strip() for a in menu]  # hidden until opened: not .text
+    assert labels[:1] == [".ipynb"], labels
+    with urllib.request.urlopen(menu[0].get_attribute("href")) as response:
+        notebook = json.loads(response.read())
+    assert any(c.get("outputs") for c in notebook["cells"] if c["cell_type"] == "code"), f"{chapter}: no outputs"
 
 
 def test_equations_render_offline_from_the_books_own_mathjax(site, browser):
@@ -124,6 +146,14 @@ def test_explorer_slider_changes_the_index_in_the_static_page(site, browser):
     picker = browser.find_element(By.CSS_SELECTOR, ".si-explorer select[data-role='preset']")
     browser.execute_script("arguments[0].value = 'uniform'; arguments[0].dispatchEvent(new Event('change'))", picker)
     assert shown_index() == 0.0
+    explorer = browser.find_element(By.CSS_SELECTOR, ".si-explorer")
+    assert explorer.find_element(By.CSS_SELECTOR, "[data-role='preferred']").text.startswith("none")  # all tie
+    labels = [
+        e.get_attribute("textContent") for e in explorer.find_elements(By.CSS_SELECTOR, "[data-role='class-label']")
+    ]
+    assert labels[:2] == ["airplane", "automobile"] and len(labels) == 10  # the bars are named
+    assert explorer.find_elements(By.CSS_SELECTOR, "[data-role='mu-max line']")
+    assert explorer.find_elements(By.CSS_SELECTOR, "[data-role='mu-rest line']")
     slider = browser.find_elements(By.CSS_SELECTOR, ".si-explorer input[type='range']")[3]
     slider.click()  # focus it, then move it with the keyboard as a reader would
     for _ in range(30):
@@ -132,6 +162,14 @@ def test_explorer_slider_changes_the_index_in_the_static_page(site, browser):
     assert value != 0.5 and shown_index() > 0  # the reader moved it, and the index moved off 0
     # the page computes what the library computes: uniform 0.5 with one class raised to `value`
     assert shown_index() == pytest.approx((value - 0.5) / (value + 0.5 + 1e-7), abs=1e-3)
+    preferred = browser.find_element(By.CSS_SELECTOR, ".si-explorer [data-role='preferred']").text
+    assert preferred == "cat"  # slider 3 (cat) was raised above the others
+    browser.execute_script(
+        "arguments[0].value = 'leaky (negative means)'; arguments[0].dispatchEvent(new Event('change'))", picker
+    )
+    raw = browser.find_elements(By.CSS_SELECTOR, ".si-explorer [data-role='raw']")
+    shifted = browser.find_elements(By.CSS_SELECTOR, ".si-explorer [data-role='shifted']")
+    assert (raw[0].text, shifted[0].text) == ("-0.30", "0.00")  # raw beside shifted: both visible
 
 
 def test_executed_notebooks_download_from_the_intro(site, browser):
@@ -140,7 +178,7 @@ def test_executed_notebooks_download_from_the_intro(site, browser):
 
     browser.get(f"{site}/book/intro.html")
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a[href$='.ipynb']")]
-    assert len(links) == len(CHAPTERS) - 2  # every chapter but the intro and the references
+    assert len(links) == len(CHAPTERS) - 1 - len(NOT_NOTEBOOKS)  # every executed chapter but the intro
     for link in links:
         with urllib.request.urlopen(link) as response:
             notebook = json.loads(response.read())
