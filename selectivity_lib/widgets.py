@@ -28,13 +28,63 @@ from .data import CIFAR10_CLASSES
 from .selectivity import EPS, class_selectivity_index
 
 ESM = r"""
+const TIE = 1e-9;  // class means this close to the largest count as tied for it
+
 function selectivity(means, eps) {
   const lowest = Math.min(...means);
   const m = lowest < 0 ? means.map((v) => v - lowest) : means;
   let k = 0;
   m.forEach((v, i) => { if (v > m[k]) k = i; });
+  const tied = m.map((v, i) => i).filter((i) => m[k] - m[i] <= TIE);
   const rest = (m.reduce((a, b) => a + b, 0) - m[k]) / (m.length - 1);
-  return { k, muMax: m[k], muRest: rest, si: (m[k] - rest) / (m[k] + rest + eps) };
+  return { k, tied, shifted: m, shift: lowest < 0 ? -lowest : 0, muMax: m[k], muRest: rest,
+           si: (m[k] - rest) / (m[k] + rest + eps) };
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, String(v)));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The chart: the means the index reads (shifted up when any is negative), one bar per class with its name
+// under it, a y axis, and dashed lines at mu_max and mu_-max.
+function drawChart(chart, classes, r) {
+  const W = 380, H = 230, left = 38, right = 62, top = 10, bottom = 78;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const ymax = Math.max(1, ...r.shifted);
+  const y = (v) => top + plotH * (1 - v / ymax);
+  chart.replaceChildren();
+  chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  chart.appendChild(svg("line", { x1: left, x2: left, y1: top, y2: top + plotH, stroke: "#555" }));
+  chart.appendChild(svg("line", { x1: left, x2: left + plotW, y1: top + plotH, y2: top + plotH, stroke: "#555" }));
+  for (let t = 0; t <= 4; t++) {
+    const v = (ymax * t) / 4;
+    chart.appendChild(svg("line", { x1: left - 4, x2: left, y1: y(v), y2: y(v), stroke: "#555" }));
+    chart.appendChild(svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11 }, v.toFixed(2)));
+  }
+  chart.appendChild(svg("text", { x: 12, y: top + plotH / 2, "font-size": 11, "text-anchor": "middle",
+                                  transform: `rotate(-90 12 ${top + plotH / 2})` }, "mean response"));
+  const step = plotW / classes.length;
+  classes.forEach((name, i) => {
+    const v = r.shifted[i], x = left + i * step + step * 0.15;
+    const preferred = r.tied.length === 1 && i === r.k;
+    const bar = svg("rect", { x, y: y(Math.max(0, v)), width: step * 0.7, height: Math.max(0, y(0) - y(v)),
+                              fill: preferred ? "#08519c" : "#9ecae1", "data-role": "bar" });
+    bar.appendChild(svg("title", {}, `${name}: ${v.toFixed(3)}`));
+    chart.appendChild(bar);
+    const cx = left + (i + 0.5) * step, cy = top + plotH + 8;
+    chart.appendChild(svg("text", { x: cx, y: cy, "font-size": 11, "text-anchor": "end", "data-role": "class-label",
+                                    transform: `rotate(-55 ${cx} ${cy})` }, name));
+  });
+  [["mu-max line", r.muMax, "#b2182b", "\u03bc max"], ["mu-rest line", r.muRest, "#444", "\u03bc \u2212max"]]
+    .forEach(([role, v, color, label]) => {
+      chart.appendChild(svg("line", { x1: left, x2: left + plotW, y1: y(v), y2: y(v), stroke: color,
+                                      "stroke-dasharray": "5 3", "data-role": role }));
+      chart.appendChild(svg("text", { x: left + plotW + 4, y: y(v) + 4, "font-size": 11, fill: color }, label));
+    });
 }
 
 function render({ model, el }) {
@@ -44,9 +94,7 @@ function render({ model, el }) {
   root.className = "si-explorer";
   root.style.cssText = "font: 13px sans-serif; display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start;";
   const controls = document.createElement("div");
-  const chart = document.createElement("div");
-  chart.style.cssText = "display: flex; align-items: flex-end; gap: 4px; height: 160px; padding: 4px; " +
-    "border-bottom: 1px solid #888; border-left: 1px solid #888;";
+  const chart = svg("svg", { width: 380, height: 230, role: "img", "aria-label": "class means as bars" });
   const readout = document.createElement("div");
   readout.style.cssText = "margin-top: 8px; line-height: 1.6;";
   const picker = document.createElement("select");
@@ -59,7 +107,14 @@ function render({ model, el }) {
   pickLabel.textContent = "preset: ";
   pickLabel.appendChild(picker);
   controls.appendChild(pickLabel);
-  const sliders = [], values = [], bars = [];
+  const head = document.createElement("div");
+  head.style.cssText = "display: flex; gap: 6px; font-size: 11px; color: #555; margin-top: 6px;";
+  head.innerHTML = "<span style='width: 80px'>class</span>" +
+    "<span style='width: 129px'>mean response (slider)</span>" +
+    "<span style='width: 44px; text-align: right'>raw</span>" +
+    "<span style='width: 52px; text-align: right'>shifted</span>";
+  controls.appendChild(head);
+  const sliders = [], values = [], shiftedValues = [];
   classes.forEach((name, i) => {
     const row = document.createElement("div");
     row.style.cssText = "display: flex; gap: 6px; align-items: center;";
@@ -70,47 +125,64 @@ function render({ model, el }) {
     s.setAttribute("data-role", "mean"); s.setAttribute("data-class", String(i));
     s.setAttribute("aria-label", "mean response to " + name);
     const v = document.createElement("span");
-    v.style.cssText = "width: 40px; text-align: right; font-variant-numeric: tabular-nums;";
+    v.setAttribute("data-role", "raw");
+    v.style.cssText = "width: 44px; text-align: right; font-variant-numeric: tabular-nums;";
+    const w = document.createElement("span");
+    w.setAttribute("data-role", "shifted");
+    w.style.cssText = "width: 52px; text-align: right; font-variant-numeric: tabular-nums; color: #555;";
     s.addEventListener("input", () => {
       const means = model.get("means").slice();
       means[i] = parseFloat(s.value);
       model.set("means", means);
       model.save_changes();
     });
-    row.append(label, s, v);
+    row.append(label, s, v, w);
     controls.appendChild(row);
-    sliders.push(s); values.push(v);
-    const bar = document.createElement("div");
-    bar.title = name;
-    bar.style.cssText = "width: 18px; background: #9ecae1;";
-    chart.appendChild(bar);
-    bars.push(bar);
+    sliders.push(s); values.push(v); shiftedValues.push(w);
   });
   picker.addEventListener("change", () => {
     model.set("means", presets[picker.value].slice());
     model.save_changes();
   });
+  const tips = document.createElement("ul");
+  tips.style.cssText = "margin: 8px 0 0 0; padding-left: 18px; max-width: 380px; color: #333;";
+  [
+    "Pick <i>uniform</i>, then raise one class: the index climbs from 0 towards 1 as that class " +
+      "pulls away from the rest.",
+    "Pick <i>one class</i>, then raise a second class to the same height: the index falls from 1 " +
+      "to 0.80, and no class is preferred.",
+    "Pick <i>leaky (negative means)</i>: the index reads the means shifted up by the lowest one " +
+      "(the shifted column), not the raw ones.",
+  ].forEach((text) => {
+    const li = document.createElement("li");
+    li.innerHTML = "Try this: " + text;
+    tips.appendChild(li);
+  });
   const right = document.createElement("div");
-  right.append(chart, readout);
+  right.append(chart, readout, tips);
   root.append(controls, right);
   el.appendChild(root);
 
   function update() {
     const means = model.get("means");
     const r = selectivity(means, model.get("eps"));
-    const top = Math.max(1e-9, ...means.map(Math.abs));
     means.forEach((m, i) => {
       sliders[i].value = String(m);
       values[i].textContent = m.toFixed(2);
-      bars[i].style.height = (150 * Math.max(0, m) / top).toFixed(1) + "px";
-      bars[i].style.background = i === r.k ? "#08519c" : "#9ecae1";
+      shiftedValues[i].textContent = r.shift > 0 ? r.shifted[i].toFixed(2) : "";
     });
+    drawChart(chart, classes, r);
+    const preferred = r.tied.length === 1
+      ? "<b>" + classes[r.k] + "</b>"
+      : r.tied.length === classes.length ? "none: every class has the same mean"
+      : "none: " + r.tied.map((i) => classes[i]).join(", ") + " tie for the largest mean";
     readout.innerHTML =
-      "preferred class: <b>" + classes[r.k] + "</b><br>" +
+      "preferred class: <span data-role='preferred'>" + preferred + "</span><br>" +
       "&mu;<sub>max</sub> = <span data-role='mu-max'>" + r.muMax.toFixed(3) + "</span><br>" +
       "&mu;<sub>&minus;max</sub> = <span data-role='mu-rest'>" + r.muRest.toFixed(3) + "</span><br>" +
       "selectivity index = <b data-role='si'>" + r.si.toFixed(3) + "</b>" +
-      (Math.min(...means) < 0 ? "<br><i>negative means: shifted up by the lowest one</i>" : "");
+      (r.shift > 0 ? "<br><i>negative means: every mean shifted up by " + r.shift.toFixed(2) +
+                     " (bars and &mu; show the shifted means)</i>" : "");
   }
   model.on("change:means", update);
   update();
@@ -150,7 +222,9 @@ def default_presets(real_unit: list[float] | None = None) -> dict[str, list[floa
 
 
 class IndexExplorer(anywidget.AnyWidget):
-    """Sliders for ten class-conditional means; shows mu_max, mu_-max, the index and a bar chart."""
+    """Sliders for ten class-conditional means; shows mu_max, mu_-max, the index, the preferred class (none
+    for a tie) and a bar chart of the means the index reads (with class names, an axis and lines at mu_max and
+    mu_-max), the raw and the shifted means side by side, and three things to try."""
 
     _esm = ESM
     means = traitlets.List(traitlets.Float()).tag(sync=True)
