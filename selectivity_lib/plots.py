@@ -29,6 +29,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import scipy.stats as sps
 import seaborn as sns
 
 from .cca_stats import (  # noqa: F401 (cca_ratio_table, ratio_above_one: kept importable from here)
@@ -133,65 +134,122 @@ def _alpha_axis(ax, alphas) -> list:
     return order
 
 
-def _seed_dots(ax, x, values, color) -> None:
-    """Each run as a small dot beside its group's mean (spread sideways so that equal values stay visible)."""
+def _seed_dots(ax, x, values, color, spread: float = 0.09, size: float = 10) -> None:
+    """Each run as a small dot centred on its group's x (spread sideways within +-`spread`, so that equal values
+    stay visible and no dot drifts towards the next category), drawn under the group's mean."""
     values = np.asarray(values, dtype=float)
-    offsets = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
-    ax.scatter(np.asarray(x, dtype=float) + offsets + 0.18, values, s=9, color=color, alpha=0.7, lw=0, zorder=3)
+    offsets = np.linspace(-spread, spread, len(values)) if len(values) > 1 else np.zeros(1)
+    x = np.asarray(x, dtype=float) + offsets
+    ax.scatter(x, values, s=size, color=color, alpha=0.55, lw=0, zorder=2)
 
 
-def _series(ax, part: pd.DataFrame, key: str, value: str, order: list, color, scale: float = 1, **style) -> None:
+def _dodges(count: int, width: float = 0.6) -> np.ndarray:
+    """x offsets that place `count` series side by side within one category (centred, `width` wide in all)."""
+    if count < 2:
+        return np.zeros(max(count, 1))
+    return np.linspace(-width / 2, width / 2, count)
+
+
+def _segments(positions) -> list[list[int]]:
+    """Runs of consecutive category indices ([0, 1, 3, 4] -> [[0, 1], [3, 4]]): a line joins a series' means
+    only within a run, so it never crosses a category where the series has no value."""
+    runs: list[list[int]] = []
+    for i in positions:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _series(
+    ax, part: pd.DataFrame, key: str, value: str, order: list, color, scale: float = 1, dodge: float = 0.0, **style
+) -> None:
     """One group of runs (`part`) as its mean per `key` value with t intervals, at x = the value's index in
-    `order`, and every run as a dot beside it."""
+    `order` (+ `dodge`, to set series side by side), every run as a dot around it, and a line through the means
+    of neighbouring categories (broken where the group has no runs)."""
     s = summarize(part, key, value)
-    for k in s[key]:
-        _seed_dots(ax, order.index(k), scale * part.loc[part[key] == k, value].to_numpy(), color)
+    positions = [order.index(k) for k in s[key]]
+    spread = 0.09 if dodge == 0 else min(0.09, 0.35 * abs(dodge))
+    for k, i in zip(s[key], positions, strict=True):
+        _seed_dots(ax, i + dodge, scale * part.loc[part[key] == k, value].to_numpy(), color, spread)
+    means = dict(zip(positions, scale * s["mean"], strict=True))
+    line = style.pop("ls", "-")
+    label = style.pop("label", None)
     ax.errorbar(
-        [order.index(k) for k in s[key]],
+        np.add(positions, dodge),
         scale * s["mean"],
         yerr=[scale * (s["mean"] - s.ci_low), scale * (s.ci_high - s["mean"])],
         color=color,
         marker="o",
+        mec="white",
         capsize=3,
+        ls="none",
+        zorder=3,
+        label=label,
         **style,
     )
+    if line != "none":
+        for run in _segments(sorted(positions)):
+            ax.plot(np.add(run, dodge), [means[i] for i in run], color=color, ls=line, lw=1.3, zorder=3)
 
 
 def by_layer(layers: pd.DataFrame, value: str = "si_mean", title: str = "") -> plt.Figure:
-    """Per-layer mean of `value` for each alpha (lines), CIs over seeds. layers: `Results.layers` rows."""
+    """Per-layer mean of `value` for each alpha, the alphas side by side within each layer (dodged), with t
+    intervals over seeds and every run as a dot. layers: `Results.layers` rows."""
     if layers.empty or layers.alpha.nunique() < 2:
         return _empty(title or value, f"runs at two or more alphas of this network ({_have(layers)})")
-    fig, ax = _figure((7.0, 4.0))
+    fig, ax = _figure((7.5, 4.2))
     colors = alpha_colors(layers.alpha)
-    for alpha, group in layers.groupby("alpha"):
-        s = summarize(group, "layer_index", value)
-        ax.errorbar(
-            s.layer_index,
-            s["mean"],
-            yerr=[s["mean"] - s.ci_low, s.ci_high - s["mean"]],
-            color=colors[alpha],
-            marker="o",
-            ms=3,
-            lw=1.2,
-            capsize=2,
-            label=f"{alpha:g}",
-        )
     names = layers.drop_duplicates("layer_index").sort_values("layer_index").layer
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    order = sorted(layers.layer_index.unique())
+    alphas = sorted(layers.alpha.unique())
+    for alpha, dodge in zip(alphas, _dodges(len(alphas), 0.7), strict=True):
+        group = layers[layers.alpha == alpha]
+        _series(ax, group, "layer_index", value, order, colors[alpha], dodge=dodge, ms=3, lw=1, label=f"{alpha:g}")
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
+    for edge in np.arange(len(names) - 1) + 0.5:  # faint separators: which dodged points share a layer
+        ax.axvline(edge, color="0.92", lw=0.8, zorder=0)
+    ax.set_xlim(-0.5, len(names) - 0.5)
     ax.set_xlabel("layer")
     ax.set_ylabel(LABELS.get(value, value))
-    ax.legend(title="alpha", fontsize=7, ncols=2, frameon=False)
+    ax.legend(title="alpha", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title(title, fontsize=10)
-    _footnote(fig, layers.drop_duplicates(["model", "activation", "slope", "alpha", "seed"]))
+    _footnote(
+        fig,
+        layers.drop_duplicates(["model", "activation", "slope", "alpha", "seed"]),
+        "within each layer the alphas stand side by side, most negative first",
+    )
     sns.despine(fig)
     return fig
+
+
+def star_key(thresholds) -> str:
+    """'* p < 0.05, ** p < 0.005, *** p < 5e-06' for a figure's star thresholds."""
+    return ", ".join(f"{'*' * (i + 1)} p < {t:g}" for i, t in enumerate(thresholds))
+
+
+def t_reach(runs: pd.DataFrame, value: str, thresholds) -> str:
+    """What the seed counts allow a t-test against alpha = 0 (Bonferroni over the other alphas): the |t| each
+    star needs at the most common seed count, e.g. 'at 3 seeds a side (df 4), *** needs |t| > 62.4'. Unlike a
+    rank test, a t-test has no floor; but few seeds make the strictest thresholds need an enormous t."""
+    counts = runs.groupby("alpha")[value].count()
+    if 0.0 not in counts.index or len(counts) < 2:
+        return ""
+    n, base = int(counts.drop(0.0).mode().iloc[0]), int(counts.loc[0.0])
+    df, tests = n + base - 2, len(counts) - 1
+    if df < 1:
+        return ""
+    needs = ", ".join(f"{'*' * (i + 1)} |t| > {sps.t.isf(t / (2 * tests), df):.3g}" for i, t in enumerate(thresholds))
+    return f"at {n} seeds against {base} (df {df}, {tests} tests) the stars need {needs}"
 
 
 def vs_alpha(
     runs: pd.DataFrame, value: str, title: str = "", test: bool = True, thresholds=(0.05, 5e-3, 5e-6)
 ) -> plt.Figure:
     """Mean of `value` per alpha with t intervals and every run as a dot; stars: t-test against alpha = 0,
-    Bonferroni-corrected."""
+    Bonferroni-corrected, at `thresholds` (the paper's for the figure), named in the footnote with the |t|
+    they need at these seed counts."""
     if runs.empty or runs.alpha.nunique() < 2:
         return _empty(title or value, f"runs at two or more alphas of this network ({_have(runs)})")
     fig, ax = _figure()
@@ -208,23 +266,35 @@ def vs_alpha(
             yerr=[[scale * (row["mean"] - row.ci_low)], [scale * (row.ci_high - row["mean"])]],
             color=colors[a],
             marker="o",
+            mec="white",
             capsize=3,
+            zorder=3,
         )
-    if test and 0.0 in s.index:
+    tested = test and 0.0 in s.index
+    if tested:
         tests = ttest_vs_baseline(runs, value).set_index("alpha")
-        top = scale * s.ci_high.max()
+        top = scale * max(s.ci_high.max(), runs[value].max())
         for i, a in enumerate(order):
             if a in tests.index:
                 ax.text(i, top, stars(tests.loc[a, "p_bonferroni"], thresholds), ha="center", va="bottom")
     ax.set_ylabel(LABELS.get(value, value))
     ax.set_title(title, fontsize=10)
-    _footnote(fig, runs, "stars: t-test vs alpha = 0, Bonferroni" if test else "")
+    note = ""
+    if tested:
+        note = f"stars: two-sample t-test vs alpha = 0, Bonferroni ({star_key(thresholds)}; the paper's thresholds)"
+        reach = t_reach(runs, value, thresholds)
+        note += f"; {reach}" if reach else ""
+    _footnote(fig, runs, note)
     sns.despine(fig)
     return fig
 
 
+VIOLIN_MIN_SEEDS = 5  # below this a density over seeds is mostly the kernel's shape: the runs are drawn instead
+
+
 def violins(runs: pd.DataFrame, value: str = "test_acc", alphas=None, title: str = "") -> plt.Figure:
-    """Distribution over seeds of `value` for a subset of alphas (violin with an inner box plot)."""
+    """Distribution over seeds of `value` for a subset of alphas: a violin with the runs inside where every
+    alpha has VIOLIN_MIN_SEEDS or more, else each run as a dot with the alpha's mean as a bar."""
     data = runs if alphas is None else runs[runs.alpha.isin(alphas)]
     if data.empty or data.groupby("alpha").size().max() < 3:
         return _empty(
@@ -235,22 +305,26 @@ def violins(runs: pd.DataFrame, value: str = "test_acc", alphas=None, title: str
     colors = alpha_colors(data.alpha)
     scale = 100 if value == "test_acc" else 1
     plot = data.assign(y=scale * data[value], a=data.alpha.map(lambda a: f"{a:g}"))
-    sns.violinplot(
-        plot,
-        x="a",
-        y="y",
-        hue="a",
-        order=[f"{a:g}" for a in order],
-        palette={f"{a:g}": colors[a] for a in order},
-        inner="point",
-        cut=0,
-        ax=ax,
-        legend=False,
-    )
+    names = [f"{a:g}" for a in order]
+    palette = {f"{a:g}": colors[a] for a in order}
+    seeds = data.groupby("alpha").size()
+    if seeds.min() >= VIOLIN_MIN_SEEDS:
+        sns.violinplot(
+            plot, x="a", y="y", hue="a", order=names, palette=palette, inner="point", cut=0, ax=ax, legend=False
+        )
+        shape = "violins: kernel density over seeds, cut at the extremes"
+    else:
+        sns.stripplot(
+            plot, x="a", y="y", hue="a", order=names, palette=palette, size=5, jitter=0.08, ax=ax, legend=False
+        )
+        means = plot.groupby("a").y.mean()
+        for i, name in enumerate(names):
+            ax.plot([i - 0.25, i + 0.25], [means[name]] * 2, color=palette[name], lw=2)
+        shape = f"bars: mean of the runs (violins from {VIOLIN_MIN_SEEDS} seeds at every alpha)"
     ax.set_xlabel("regularization scale alpha")
     ax.set_ylabel(LABELS.get(value, value))
     ax.set_title(title, fontsize=10)
-    _footnote(fig, data, bars="", extra="violins: kernel density over seeds, cut at the extremes")
+    _footnote(fig, data, bars="", extra=shape)
     sns.despine(fig)
     return fig
 
@@ -295,11 +369,11 @@ def promote_vs_penalize(
     fig, ax = _figure()
     scale = 100 if value == "test_acc" else 1
     mags = sorted(signed.alpha.abs().unique())
-    for sign, color, label in ((-1, "tab:blue", "alpha < 0"), (1, "tab:red", "alpha > 0")):
+    for sign, color, label, dodge in ((-1, "tab:blue", "alpha < 0", -0.15), (1, "tab:red", "alpha > 0", 0.15)):
         part = signed[np.sign(signed.alpha) == sign].assign(magnitude=lambda d: d.alpha.abs())
         if part.empty:
             continue
-        _series(ax, part, "magnitude", value, mags, color, scale, label=label)
+        _series(ax, part, "magnitude", value, mags, color, scale, dodge=dodge, label=label)
     tests = ranksum_by_magnitude(runs, value)
     top = scale * signed[value].max()
     for _, row in tests.iterrows():
@@ -309,7 +383,14 @@ def promote_vs_penalize(
     ax.set_ylabel(LABELS.get(value, value))
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    _footnote(fig, runs, "stars: Wilcoxon rank-sum alpha<0 vs alpha>0 (exact to 8 seeds a side), Bonferroni")
+    note = (
+        "stars: Wilcoxon rank-sum alpha<0 vs alpha>0 (exact to 8 seeds a side), Bonferroni "
+        f"({star_key(thresholds)}; the paper's thresholds)"
+    )
+    floors = (tests.min_p * len(tests)).clip(upper=1) if not tests.empty else pd.Series(dtype=float)
+    if not floors.empty and floors.notna().any():
+        note += f"; the smallest p these seed counts allow after correction: {floors.min():.2g}"
+    _footnote(fig, runs, note)
     sns.despine(fig)
     return fig
 
@@ -322,11 +403,11 @@ def compare_models(runs: pd.DataFrame, value: str, title: str = "") -> plt.Figur
     fig, ax = _figure()
     order = _alpha_axis(ax, runs.alpha.unique())
     scale = 100 if value == "test_acc" else 1
-    for model, color in (("resnet20", "c"), ("vgg16", "tab:orange")):
+    for model, color, dodge in (("resnet20", "c", -0.15), ("vgg16", "tab:orange", 0.15)):
         part = runs[runs.model == model]
         if part.empty:
             continue
-        _series(ax, part, "alpha", value, order, color, scale, label=model, ls="none")
+        _series(ax, part, "alpha", value, order, color, scale, dodge=dodge, label=model, ls="none")
     ax.set_ylabel(LABELS.get(value, value))
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
@@ -343,10 +424,10 @@ def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> pl
     order = _alpha_axis(ax, runs.alpha.unique())
     scale = 100 if value == "test_acc" else 1
     slopes = sorted(runs.slope.unique())
-    for i, b in enumerate(slopes):
+    for i, (b, dodge) in enumerate(zip(slopes, _dodges(len(slopes), 0.4), strict=True)):
         part = runs[runs.slope == b]
         color = plt.cm.Reds(0.35 + 0.65 * (i + 1) / len(slopes))
-        _series(ax, part, "alpha", value, order, color, scale, label=f"b = {b:g}")
+        _series(ax, part, "alpha", value, order, color, scale, dodge=dodge, label=f"b = {b:g}")
     ax.set_ylabel(LABELS.get(value, value))
     ax.legend(frameon=False, fontsize=8)
     ax.set_title(title, fontsize=10)
@@ -363,7 +444,7 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
         return _empty(f"{model} learning curves", f"complete runs of {model} ({activation})")
     if "slope" in h and h.slope.nunique() > 1:
         raise ValueError("learning_curves draws one network: its runs have several slopes")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained", dpi=DPI)
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), layout="constrained", dpi=DPI)  # legible at the page's width
     palette = alpha_colors(h.alpha)
     for ax, value, label in (
         (axes[0], "train_mu_si", "minibatch mu_SI (training)"),
@@ -374,7 +455,9 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
             ax.plot(mean.index, mean.values, color=palette[alpha], label=f"{alpha:g}", lw=1.3)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
-    axes[1].legend(title="alpha", fontsize=7, ncols=2, frameon=False)
+    axes[1].legend(
+        title="alpha", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1)
+    )  # off the lines
     runs = h.drop_duplicates(["alpha", "seed"])
     _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="")
     sns.despine(fig)
@@ -454,7 +537,8 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
         ("stability checks, alpha != 0", history[history.path.map(alphas) != 0]),
     ]
     panels = [(title, h) for title, h in panels if not h.empty]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 1.5, 4.2), layout="constrained", dpi=DPI)
+    # panels one above the other, each the page's width: side by side, their fonts would shrink below legibility
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 4.4 * len(panels)), layout="constrained", dpi=DPI)
     for ax, (title, h) in zip(np.atleast_1d(axes), panels, strict=True):
         for i, (path, run) in enumerate(h.groupby("path", sort=False)):
             ax.plot(
@@ -468,7 +552,7 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
             ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=7, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # off the lines
+        ax.legend(fontsize=8, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # off the lines
     images = " or ".join(f"{n:,}" for n in sorted(runs.train_images.dropna().astype(int).unique()))
     seeds = sorted(runs.seed.unique())
     about = f"{', '.join(sorted(runs.model.unique()))}, seed{'s' if len(seeds) > 1 else ''} "
@@ -577,7 +661,9 @@ def fig2a(r: Results, model="resnet20"):
 def fig2b(r: Results, model="resnet20", alphas=None):
     runs = _select(r.runs, model, sign="neg")
     alphas = alphas if alphas is not None else sorted(runs.alpha.unique(), key=abs)[:6]
-    return violins(runs, "test_acc", alphas, f"{model}: test accuracy, small |alpha|")
+    return violins(
+        runs, "test_acc", alphas, f"{model}: test accuracy over seeds, the {len(alphas)} alphas <= 0 nearest 0"
+    )
 
 
 def fig2c(r: Results, model="resnet20"):
@@ -608,7 +694,9 @@ def fig4a(r: Results, model="resnet20"):
 def fig4b(r: Results, model="resnet20", alphas=None):
     runs = _select(r.runs, model, sign="pos")
     alphas = alphas if alphas is not None else sorted(runs.alpha.unique())[:6]
-    return violins(runs, "test_acc", alphas, f"{model}: test accuracy, small alpha > 0")
+    return violins(
+        runs, "test_acc", alphas, f"{model}: test accuracy over seeds, the {len(alphas)} alphas >= 0 nearest 0"
+    )
 
 
 def fig4c(r: Results, model="resnet20"):

@@ -239,3 +239,45 @@ def test_fig3a_shows_the_most_negative_alpha_that_has_replicates():
     table = pd.concat([_cca_rows(0.4), one_seed]).assign(profile="full", dataset="synthetic", reduce="positions")
     fig = plots.fig3a(table.assign(layer=table.layer_index.map(lambda i: f"conv{i}")))
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][0].startswith("rho(a-1, a-1)")
+
+
+def _text(fig) -> str:
+    """A figure's texts (its footnote unwrapped) as one string."""
+    return " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+
+
+def test_series_lines_break_where_a_category_has_no_runs_and_dots_stay_at_their_own_category():
+    import matplotlib.pyplot as plt
+
+    assert plots._segments([0, 1, 3, 4, 6]) == [[0, 1], [3, 4], [6]]
+    runs = pd.DataFrame({"alpha": [0.0] * 3 + [2.0] * 3, "test_acc": [0.8, 0.81, 0.82, 0.5, 0.52, 0.54]})
+    fig, ax = plt.subplots()
+    plots._series(ax, runs, "alpha", "test_acc", [0.0, 1.0, 2.0], "k", dodge=0.15)
+    lines = [line for line in ax.lines if len(line.get_xdata()) > 1 and line.get_linestyle() != "None"]
+    assert not any(np.ptp(line.get_xdata()) > 1 for line in lines)  # no line over alpha = 1, which has no runs
+    dots = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections if len(c.get_offsets()) == 3])
+    assert np.all(np.abs(dots - np.round(dots - 0.15) - 0.15) <= 0.09)  # around their own (dodged) category
+    plt.close(fig)
+
+
+def test_star_footnotes_name_the_thresholds_and_what_the_seeds_allow():
+    results, _ = synthetic_results()
+    fig = plots.fig4a(results)
+    text = _text(fig)
+    assert "* p < 0.0002, ** p < 5e-07" in text and "at 3 seeds against 3 (df 4, 3 tests)" in text
+    runs = pd.DataFrame({"alpha": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], "v": [0.0] * 6})
+    needed = float(plots.t_reach(runs, "v", (0.05,)).rsplit("> ", 1)[1])
+    assert needed == pytest.approx(2.776, abs=0.01)  # t_{0.975, 4} (printed to 3 digits): one test, no correction
+    fig5 = plots.fig5a(results)
+    assert "the smallest p these seed counts allow after correction: 0.3" in _text(fig5)
+
+
+def test_few_seeds_are_drawn_as_runs_not_violins():
+    results, _ = synthetic_results()
+    fig = plots.fig2b(results)
+    assert "violins from 5 seeds" in _text(fig)
+    assert not any(type(c).__name__ == "PolyCollection" for c in fig.axes[0].collections)  # no violin bodies
+    many = results.runs[results.runs.alpha.isin([0.0, -0.1])]
+    many = pd.concat([many.assign(seed=many.seed + 3 * k) for k in range(2)])  # 6 seeds each
+    fig = plots.violins(plots._select(many, "resnet20", sign="neg"), "test_acc")
+    assert "kernel density" in _text(fig)
