@@ -458,14 +458,16 @@ def test_chapter_figure_captions_are_the_library_captions():
     # drift apart when a figure changes what it shows (the scorecard's short captions only name the figure).
     from selectivity_lib.plots import CAPTIONS
 
-    lead = r"\*\*The paper's Figure [^*]+\*\* \{cite:p\}`leavitt2020selectivity`, from this book's runs\. "
+    # ... and say where the panel comes from by the glued `drawn_<key>` (not drawn: no "from this book's runs")
+    lead = r"\*\*The paper's Figure ([^*]+)\*\* \{cite:p\}`leavitt2020selectivity`, \{glue:text\}`drawn_(\w+)`\. "
     seen = set()
     for chapter in sorted((book.REPO / "book").glob("*.md")):
         pattern = r"```\{glue:figure\} fig_(\w+)\n:name: [^\n]+\n\n" + lead + r"(.*?)\n```"
-        for key, caption in re.findall(pattern, chapter.read_text(), re.S):
+        for key, number, drawn, caption in re.findall(pattern, chapter.read_text(), re.S):
             assert caption == CAPTIONS[key], f"{chapter.name}: Figure {key}"
+            assert number == drawn == key, f"{chapter.name}: Figure {key} captioned as {number} / {drawn}"
             seen.add(key)
-    assert len(seen) >= 30
+    assert len(seen) >= 32
 
 
 def test_no_shown_cell_ends_in_a_glue_call():
@@ -484,7 +486,7 @@ def test_no_shown_cell_ends_in_a_glue_call():
             glued = (
                 isinstance(last, ast.Expr)
                 and isinstance(last.value, ast.Call)
-                and getattr(last.value.func, "attr", "") == "glue"
+                and getattr(last.value.func, "attr", "").startswith("glue")
             )
             assert not glued or cell.source.rstrip().endswith(";"), f"{chapter.name}: {cell.source[-80:]}"
 
@@ -656,3 +658,12 @@ def test_a_chapter_glues_its_claims_verdicts_from_the_scorecards_rules():
         f"near-zero: {card.verdict['near-zero']} ({card.evidence['near-zero']})",
         f"cca: not run yet ({card.evidence['cca']})",
     ]
+
+
+def test_book_tables_show_fractions_in_percent_and_scroll_inside_the_column():
+    frame = pd.DataFrame({"alpha": [-1.0, -10.0], "mean": [0.83446, 0.78], "p": [0.00851, 0.5]})
+    html = book.table(frame, 4, percent={"mean": "mean test acc. (%)"}).data
+    assert "mean test acc. (%)" in html and "83.45" in html and "78.0" in html
+    assert "0.0085" in html  # the other columns keep their digits
+    assert "0.8345" not in html and "<th>mean</th>" not in html
+    assert html.startswith('<div class="table-scroll" style="overflow-x: auto')

@@ -1,0 +1,282 @@
+"""Sentences the chapters glue into their text, computed from the runs: intervals, comparisons between
+alphas or recipes, seed noise, and the paper-recipe costs. Each returns a string for `pages.glue`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .pages import runs_root
+from .results import (
+    load_results,
+    network,
+)
+
+
+def mean_ci(runs: pd.DataFrame, value: str, alpha: float | None = None, scale: float = 1.0, digits: int = 3) -> str:
+    """'0.229 (95% t-interval 0.221–0.237, n = 3)' for `value` over the runs at `alpha` (an interval cut at
+    the value's possible range says so: '(95% t-interval 0.0–46.7, cut at 0, n = 3)'); below
+    `stats.MIN_INTERVAL_N` runs, their values instead ('0.229 (n = 2: 0.221 and 0.237, no interval)'); or a
+    note that none exist."""
+    from .stats import INTERVAL, MIN_INTERVAL_N, t_interval, value_bounds
+
+    sel = runs if (alpha is None or runs.empty) else runs[runs.alpha == alpha]
+    if sel.empty:
+        return "(no runs yet)"
+    if len(sel) == 1:  # one run has no spread
+        return f"{scale * sel[value].iloc[0]:.{digits}f} (n = 1, no interval)"
+    if len(sel) < MIN_INTERVAL_N:
+        values = " and ".join(f"{scale * v:.{digits}f}" for v in sel[value])
+        return f"{scale * sel[value].mean():.{digits}f} (n = {len(sel)}: {values}, no interval)"
+    bounds = value_bounds(value)
+    lo, hi = t_interval(sel[value], bounds=bounds)
+    mean = sel[value].mean()  # an end at a bound the mean is not on was cut there (the mean on it: no spread)
+    ends = zip(bounds, (lo, hi), strict=True) if bounds else ()
+    cut = [f"cut at {scale * b:g}" for b, end in ends if end == b != mean]
+    # an interval whose ends round to one number reads as no spread: print more digits until they differ
+    while digits < 6 and f"{scale * lo:.{digits}f}" == f"{scale * hi:.{digits}f}" and hi > lo:
+        digits += 1
+    return (
+        f"{scale * mean:.{digits}f} ({INTERVAL} {scale * lo:.{digits}f}–{scale * hi:.{digits}f}, "
+        + "".join(f"{c}, " for c in cut)
+        + f"n = {len(sel)})"
+    )
+
+
+def numerics(run) -> str:
+    """How a run computed, from one row of the runs table: 'bf16, channels-last, compiled' (a run that
+    resumed under other settings: each, in order, e.g. 'compiled+eager')."""
+
+    def label(value, yes: str, no: str) -> str:
+        values = value.split("+") if isinstance(value, str) else [value]
+        return "+".join(yes if v in (True, "True") else no for v in values)
+
+    layout = label(run["channels_last"], "channels-last", "NCHW")
+    return f"{run['amp']}, {layout}, {label(run['compiled'], 'compiled', 'eager')}"
+
+
+def real_unit(units: pd.DataFrame, model: str = "resnet20", quantile: float = 0.9):
+    """A fairly selective live unit of the last layer of an unregularized plain-ReLU `model` (alpha = 0): the
+    unit whose SI is nearest the `quantile` of that layer's. Returns its row of the units table, or None."""
+    if units is None or units.empty:
+        return None
+    base = units[(units.model == model) & (units.activation == "relu") & (units.alpha == 0) & ~units.dead]
+    if base.empty:
+        return None
+    last = base[base.layer_index == base.layer_index.max()]
+    return last.iloc[(last.si - last.si.quantile(quantile)).abs().argmin()]
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, value: str, names: tuple[str, str], words=("higher", "lower")) -> str:
+    """A sentence-part comparing the mean of `value` in two sets of runs, computed from them: 'higher in A than
+    in B (Welch t-test p = 0.01, n = 3 and 3)', 'not distinguishable ...' when p >= 0.05, or why no test is
+    possible. Nothing is asserted that the data do not show."""
+    from scipy import stats as sps
+
+    x, y = a[value].dropna(), b[value].dropna()
+    if len(x) == 0 or len(y) == 0:
+        return f"not comparable yet (runs: {len(x)} of {names[0]}, {len(y)} of {names[1]})"
+    direction = words[0] if x.mean() > y.mean() else words[1]
+    if len(x) < 2 or len(y) < 2:
+        return f"{direction} in {names[0]} than in {names[1]} on average, untested (n = {len(x)} and {len(y)})"
+    p = sps.ttest_ind(x, y, equal_var=False).pvalue
+    if p >= 0.05:
+        return (
+            f"not distinguishable between {names[0]} and {names[1]} (Welch t-test p = {p:.2g}, "
+            f"n = {len(x)} and {len(y)})"
+        )
+    return f"{direction} in {names[0]} than in {names[1]} (Welch t-test p = {p:.2g}, n = {len(x)} and {len(y)})"
+
+
+def paired_runs(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
+    """Runs of two recipes matched by alpha and seed (two `runs` tables of one network): for each run of `a`
+    with a partner in `b`, both test accuracies and the gap in points; single runs, so no test."""
+    if a.empty or b.empty:
+        return "no pair yet"
+    pairs = a.merge(b, on=["alpha", "seed"], suffixes=("_a", "_b")).sort_values(["alpha", "seed"])
+    if pairs.empty:
+        return "no pair yet: no run of one shares an alpha and seed with a run of the other"
+    return "; ".join(
+        f"alpha = {r.alpha:g}, seed {r.seed}: {100 * r.test_acc_a:.1f}% ({names[0]}) against {100 * r.test_acc_b:.1f}% "
+        f"({names[1]}), {100 * (r.test_acc_a - r.test_acc_b):+.1f} points"
+        for r in pairs.itertuples()
+    )
+
+
+def seed_noise(spread: pd.DataFrame) -> str:
+    """A `plots.seed_spread` table in a sentence: how far apart ResNet20's seeds land at alpha = 0, and the
+    network and alpha whose seeds lie furthest apart in test accuracy."""
+    if spread.empty:
+        return "no alpha has two seeds yet"
+    widest = spread.loc[spread["test acc. SD"].idxmax()]
+    parts = []
+    zero = spread[(spread.alpha == 0) & (spread.network == "resnet20")]
+    if not zero.empty:
+        z = zero.iloc[0]
+        parts.append(
+            f"at alpha = 0 ResNet20's {z.seeds} seeds lie within "
+            f"{z['test acc. highest (%)'] - z['test acc. lowest (%)']:.1f} points of test accuracy "
+            f"(SD {z['test acc. SD']:.2f}) and {z['SI highest'] - z['SI lowest']:.3f} of SI"
+        )
+    parts.append(
+        f"the seeds lie furthest apart for {widest.network} at alpha = {widest.alpha:g} "
+        f"({widest['test acc. highest (%)'] - widest['test acc. lowest (%)']:.1f} points, "
+        f"SD {widest['test acc. SD']:.1f})"
+    )
+    return "; ".join(parts)
+
+
+def against_zero(runs: pd.DataFrame) -> str:
+    """One network's runs (a `runs` table) at each alpha != 0 against alpha = 0, from seed means: mean SI and
+    the factor it moved by, test accuracy and the points it moved by, and the seeds behind each mean."""
+    if runs.empty or not (runs.alpha == 0).any():
+        return "no runs at alpha = 0 yet"
+    m = runs.groupby("alpha").agg(si=("si_unit_mean", "mean"), acc=("test_acc", "mean"), n=("seed", "nunique"))
+    zero = m.loc[0.0]
+    parts = [
+        f"alpha = 0: mean SI {zero.si:.3f}, test accuracy {100 * zero.acc:.1f}% ({int(zero.n)} "
+        f"seed{'s' if zero.n != 1 else ''})"
+    ]
+    for alpha, row in m.drop(0.0).iterrows():
+        lower = row.si <= zero.si
+        factor = f"{zero.si / row.si:.1f} times lower" if lower else f"{row.si / zero.si:.1f} times higher"
+        parts.append(
+            f"alpha = {alpha:g}: mean SI {row.si:.3f} ({factor}), test accuracy {100 * row.acc:.1f}% "
+            f"({100 * (row.acc - zero.acc):+.1f} points; {int(row.n)} seed{'s' if row.n != 1 else ''})"
+        )
+    return "; ".join(parts) if len(parts) > 1 else parts[0] + "; no other alpha yet"
+
+
+def precision_course(runs: pd.DataFrame, units: pd.DataFrame | None = None) -> str:
+    """How mean precision moves with alpha in one network's runs (a `runs` table), on each side of 0: its
+    Spearman rho with mean SI over the alphas <= 0, where it peaks among the alphas >= 0 and where it ends,
+    and (given the per-unit table) how much leaving dead units out changes it."""
+    from scipy import stats as sps
+
+    m = runs.groupby("alpha")[["si_unit_mean", "precision_unit_mean"]].mean()
+    neg, pos = m[m.index <= 0], m[m.index >= 0]
+    parts = []
+    if len(neg) >= 3:
+        rho = sps.spearmanr(neg.si_unit_mean, neg.precision_unit_mean).statistic
+        parts.append(f"over the {len(neg)} alphas <= 0, mean precision and mean SI have Spearman rho {rho:.2f}")
+    if len(pos) >= 2:
+        peak, top = pos.precision_unit_mean.idxmax(), pos.index.max()
+        course = (
+            f"over the alphas >= 0, mean precision is highest at alpha = {peak:g} ({pos.precision_unit_mean[peak]:.3f})"
+        )
+        if peak < top:
+            course += (
+                f" and falls beyond it, to {pos.precision_unit_mean[top]:.3f} at alpha = {top:g}, while mean SI "
+                f"goes from {pos.si_unit_mean[peak]:.3f} to {pos.si_unit_mean[top]:.3f}"
+            )
+        parts.append(course)
+    if units is not None and not units.empty and units.dead.any():
+        per_run = ["alpha", "seed"]
+        alive = units[~units.dead].groupby(per_run).precision.mean().groupby("alpha").mean()
+        every = units.groupby(per_run).precision.mean().groupby("alpha").mean()
+        parts.append(f"leaving dead units out moves mean precision by at most {(alive - every).abs().max():.3f}")
+    return "; ".join(parts) or "too few alphas yet"
+
+
+def ranksum_reach(tests: pd.DataFrame, level: float = 0.05) -> str:
+    """What a `stats.ranksum_by_magnitude` table can show at its seed counts: per |alpha|, the seeds of each
+    sign and the smallest Bonferroni-corrected p its rank-sum test could give, and whether any could reach
+    `level` (a star). Exact rank-sum tests of a few seeds cannot: 3 against 3 never give less than 0.1."""
+    if tests.empty:
+        return "no |alpha| has runs of both signs yet"
+    from .stats import bonferroni
+
+    tested = tests[tests.method != "none"]
+    floors = pd.Series(bonferroni(tested.min_p), index=tested.index)  # the smallest p each test can give, corrected
+    parts = [
+        f"|alpha| = {row.magnitude:g}: {row.n_neg} against {row.n_pos} seeds, "
+        + (
+            "no test (one seed on a side)"
+            if row.method == "none"
+            else f"smallest corrected p {floors[row.Index]:.2g}"
+            if row.method == "exact"
+            else "normal approximation, no floor"
+        )
+        for row in tests.itertuples()
+    ]
+    reachable = (floors < level).any()
+    verdict = (
+        f"so a star (corrected p < {level:g}) is possible"
+        if reachable
+        else f"so no star (corrected p < {level:g}) can appear at these seed counts, whatever the accuracies"
+    )
+    return "; ".join(parts) + f"; {verdict}"
+
+
+def paper_recipe_costs(paper: Path | None = None, reference: Path | None = None) -> str:
+    """The paper-recipe (200-epoch) ResNet20 runs against the 200-epoch alpha = 0 reference run, in numbers:
+    each one's cut of mean SI and its accuracy cost (single runs, so no test), and which of the planned
+    alphas (-30, -10, 2) are not complete yet."""
+    paper = paper or runs_root() / "paper"
+    reference = reference or runs_root() / "recipe" / "paper-e200"
+    runs = network(load_results(paper).runs) if paper.is_dir() else pd.DataFrame()
+    ref = load_results(reference).runs if (reference / "metrics.json").is_file() else pd.DataFrame()
+    if ref.empty:
+        return "the 200-epoch alpha = 0 reference run is not complete, so no paper-recipe cost can be computed"
+    acc0, si0 = 100 * ref.test_acc.iloc[0], ref.si_unit_mean.iloc[0]
+    parts = [
+        f"alpha = {r.alpha:g} {'cuts' if r.si_unit_mean < si0 else 'raises'} mean SI "
+        f"{max(si0 / r.si_unit_mean, r.si_unit_mean / si0):.0f}-fold ({r.si_unit_mean:.4f} against {si0:.3f}) and "
+        f"reaches {100 * r.test_acc:.1f}% against {acc0:.1f}% at alpha = 0, {acc0 - 100 * r.test_acc:.1f} points "
+        f"{'lower' if 100 * r.test_acc < acc0 else 'higher'} (seed {r.seed}, best epoch {r.best_epoch})"
+        for r in (runs.sort_values("alpha").itertuples() if not runs.empty else [])
+    ]
+    pending = [a for a in (-30.0, -10.0, 2.0) if runs.empty or a not in set(runs.alpha)]
+    text = "; ".join(parts) if parts else "no paper-recipe run at alpha != 0 is complete yet"
+    if pending:
+        text += f" (still to train: alpha = {', '.join(f'{a:g}' for a in pending)})"
+    return text
+
+
+def _listed(values) -> str:
+    """'a, b and c' (one value: 'a')."""
+    values = list(values)
+    return ", ".join(values[:-1]) + (" and " if len(values) > 1 else "") + values[-1]
+
+
+def leaky_comparison(runs: pd.DataFrame) -> str:
+    """What the runs (ReLU and leaky-ReLU ResNet20) say about the paper's leaky-ReLU rescue: the accuracy each
+    activation lost at every alpha >= 1 against its own alpha = 0, and whether leaky ReLU rescued it (lost under
+    half of ReLU's loss, the scorecard's rule), with a caveat where a mean rests on fewer seeds than an interval
+    needs."""
+    from .scorecard import leaky_losses, leaky_seeds
+    from .stats import MIN_INTERVAL_N
+
+    losses = leaky_losses(runs)
+    if losses.empty:
+        return (
+            "The book has no leaky-ReLU runs at alpha = 0 and at an alpha ≥ 1 yet, so it cannot compare the two "
+            "activations' losses."
+        )
+
+    def alphas(rows):
+        return _listed(f"{a:g}" for a in rows.alpha)
+
+    leaky = network(runs, activation="leaky_relu")
+    fewest = leaky[leaky.alpha.isin([0, *losses.alpha])].groupby("alpha").seed.nunique().min()
+    if losses.rescued.all():
+        verdict = "a rescue at every alpha"
+    elif not losses.rescued.any():
+        verdict = "no rescue at any alpha"
+    else:
+        verdict = f"a rescue at alpha = {alphas(losses[losses.rescued])} and none at {alphas(losses[~losses.rescued])}"
+    caveat = (
+        ""
+        if fewest >= MIN_INTERVAL_N
+        else f" Some leaky-ReLU means rest on {'a single run' if fewest == 1 else f'{fewest} seeds'}, fewer than "
+        "an interval needs, so this reading compares means alone."
+    )
+    return (
+        f"In this book's runs, leaky-ReLU ResNet20 lost {_listed(f'{x:.1f}' for x in losses.leaky_loss)} points "
+        f"of test accuracy at alpha = {alphas(losses)}, each against its own alpha = 0, where ReLU lost "
+        f"{_listed(f'{x:.1f}' for x in losses.relu_loss)} ({leaky_seeds(runs)}; seed means). "
+        f"Counting a loss under half of ReLU's as a rescue, as the scorecard does, that is {verdict}. The "
+        "paper saw its largest slope improve accuracy at large alpha only slightly, with large alphas still "
+        f"catastrophic.{caveat}"
+    )
