@@ -18,6 +18,7 @@ How a convolutional layer becomes (neurons, datapoints): see `conv_to_neurons`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,7 +115,12 @@ def svcca_similarity(acts1: np.ndarray, acts2: np.ndarray, variance: float = 0.9
 
 
 def conv_to_neurons(
-    maps: torch.Tensor, reduce: str = "positions", max_datapoints: int = 10_000, seed: int = 0
+    maps: torch.Tensor,
+    reduce: str = "positions",
+    max_datapoints: int = 10_000,
+    seed: int = 0,
+    total_images: int | None = None,
+    offset: int = 0,
 ) -> np.ndarray:
     """A convolutional layer's maps (N images, C channels, H, W) -> (C neurons, datapoints) float32.
 
@@ -122,16 +128,24 @@ def conv_to_neurons(
     are more than `max_datapoints`, a seeded random subset is kept. The subset depends only on (N, H, W)
     and the seed, so two networks' same layer always get the same datapoints. Memory: C x max_datapoints.
     reduce="mean": one datapoint per image, the spatial mean (the unit response used for selectivity).
+
+    `maps` may be one batch of a larger set: images `offset` to `offset + N` of `total_images`. The subset is
+    then drawn over the whole set's positions and the batch's share of it returned, so the batches' results,
+    concatenated in order, are exactly what one call on the whole set returns.
     """
     n, c, h, w = maps.shape
     if reduce == "mean":
         return maps.float().mean(dim=(2, 3)).T.numpy()
     if reduce != "positions":
         raise ValueError(f"reduce must be 'positions' or 'mean', got {reduce!r}")
-    flat = maps.float().permute(1, 0, 2, 3).reshape(c, n * h * w)
-    return flat[:, position_sample(n * h * w, max_datapoints, seed)].numpy()
+    total = (n if total_images is None else total_images) * h * w
+    picks = position_sample(total, max_datapoints, seed)
+    lo, hi = offset * h * w, (offset + n) * h * w
+    local = picks[(picks >= lo) & (picks < hi)] - lo
+    return maps.float().permute(1, 0, 2, 3).reshape(c, n * h * w)[:, local].numpy()
 
 
+@functools.lru_cache(maxsize=64)  # one per layer shape: every batch and every network of an analysis share it
 def position_sample(total: int, max_datapoints: int, seed: int = 0) -> torch.Tensor:
     """Sorted indices of the datapoints kept out of `total`: all, or a seeded subset of `max_datapoints`."""
     if total <= max_datapoints:

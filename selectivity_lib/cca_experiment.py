@@ -18,6 +18,7 @@ Memory: one family's baseline and one alpha's activations at a time, each (neuro
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 import torch
 
 from . import tables
-from .cca import position_sample, pwcca_distance
+from .cca import conv_to_neurons, pwcca_distance
 from .data import load_cifar10, normalize, synthetic_dataset
 from .errors import ConfigError, DataError, RunFolderError
 from .grid import arch_label
@@ -67,23 +68,13 @@ def layer_activations(
     reduce="mean" one spatial mean per image.
     """
     model = load_network(folder, "the CCA analysis")
-    model.eval()
-    n = len(images)
-    parts, picks = None, None
-    for start in range(0, n, batch_size):
+    parts = None
+    for start in range(0, len(images), batch_size):
         _, maps = model(normalize(images[start : start + batch_size], channels_last=False), return_units=True)
-        if parts is None:
-            parts = [[] for _ in maps]
-            picks = [position_sample(n * m.shape[2] * m.shape[3], max_datapoints, seed) for m in maps]
-        for i, m in enumerate(maps):
-            if reduce == "mean":
-                parts[i].append(m.mean(dim=(2, 3)).T)
-                continue
-            b, c, h, w = m.shape
-            lo, hi = start * h * w, (start + b) * h * w
-            local = picks[i][(picks[i] >= lo) & (picks[i] < hi)] - lo
-            parts[i].append(m.permute(1, 0, 2, 3).reshape(c, b * h * w)[:, local])
-    return [torch.cat(p, dim=1).numpy() for p in parts]
+        parts = parts or [[] for _ in maps]
+        for part, m in zip(parts, maps, strict=True):
+            part.append(conv_to_neurons(m, reduce, max_datapoints, seed, total_images=len(images), offset=start))
+    return [np.concatenate(p, axis=1) for p in parts]
 
 
 def evaluation_subset(
@@ -172,6 +163,104 @@ def _wanted_pairs(family: pd.DataFrame) -> list[dict]:
     return pairs
 
 
+@dataclass
+class FamilyPlan:
+    """What the analysis will do for one network family: each wanted pair with its identity (`ids`, `key`),
+    whether its row is reused from the last analysis (`cached`), and the table it goes to."""
+
+    info: dict
+    label: str
+    names: list[str]  # the unit layers
+    out: Path
+    pairs: list[dict]
+    cached: dict
+    old_rows: int
+    checked: bool
+    base_paths: set[Path]
+
+
+def plan_family(sweep: Path, key: tuple, family: pd.DataFrame, params: dict, progress) -> FamilyPlan | None:
+    """The pairs one family needs and which of them its table already holds; None (said) when it has no pair."""
+    info = dict(zip(FAMILY_KEYS, key, strict=True))
+    label = f"{arch_label(info['model'], info['activation'], info['slope'])} ({info['profile']})"
+    if not (family.alpha == 0).any():
+        progress(f"skip {label}: no alpha = 0 runs to compare with")
+        return None
+    pairs = _wanted_pairs(family)
+    if not pairs:
+        progress(
+            f"skip {label}: every run has seed {family.seed.iloc[0]}, and pairs must be of networks with "
+            "different seeds"
+        )
+        return None
+    names = build_model(info["model"]).unit_layers
+    out = table_path(sweep, info["model"], info["activation"], info["slope"])
+    cached, old_rows, checked = tables.cached_rows(
+        out, CHECKED, PAIR_KEY, READ_TYPES, progress, complete=_every_layer(len(names))
+    )
+    keys = {p: run_key(p) for p in family.path.map(Path)}
+    for pair in pairs:
+        ids = {k: pair[k] for k in ("alpha", "kind", "seed_a", "seed_b")}
+        pair["ids"] = ids | {"run_a": keys[pair["path_a"]], "run_b": keys[pair["path_b"]], **params}
+        pair["key"] = tuple(pair["ids"][k] for k in PAIR_KEY)
+    base_paths = set(family.path[family.alpha == 0].map(Path))
+    return FamilyPlan(info, label, names, out, pairs, cached, old_rows, checked, base_paths)
+
+
+def compute_family(plan: FamilyPlan, params: dict, data_dir: str | None, progress) -> tuple[list, int, int, set]:
+    """The family's rows: reused where the plan found them, computed from the best weights otherwise.
+    Returns (row tables, rows kept, pairs computed, runs lacking weights). Memory: the alpha = 0 networks'
+    activations and one other alpha's at a time."""
+    images, acts, parts, kept, computed_here, lacking = None, {}, [], 0, 0, set()
+    for alpha, group in itertools.groupby(plan.pairs, key=lambda p: p["alpha"]):
+        reused = computed = 0
+        for pair in group:
+            if pair["key"] in plan.cached:
+                parts.append(plan.cached[pair["key"]])
+                reused, kept = reused + 1, kept + len(plan.cached[pair["key"]])
+                continue
+            no_weights = {p for p in (pair["path_a"], pair["path_b"]) if not (p / BEST).is_file()}
+            if no_weights:
+                lacking |= no_weights
+                continue
+            if images is None:
+                images = evaluation_subset(plan.info["dataset"], params["n_images"], params["sample_seed"], data_dir)[0]
+            for p in (pair["path_a"], pair["path_b"]):
+                if p not in acts:
+                    acts[p] = layer_activations(
+                        p, images, params["reduce"], params["max_datapoints"], params["sample_seed"]
+                    )
+            common = plan.info | pair["ids"] | {"pair": f"{pair['seed_a']}-{pair['seed_b']}"}
+            parts.append(_pair_rows(acts[pair["path_a"]], acts[pair["path_b"]], common, plan.names))
+            computed += 1
+        acts = {p: a for p, a in acts.items() if p in plan.base_paths}  # memory: the baseline and one alpha
+        computed_here += computed
+        progress(f"{plan.label} alpha = {alpha:g}: pairs kept from the last analysis {reused}, computed {computed}")
+    return parts, kept, computed_here, lacking
+
+
+def write_family(plan: FamilyPlan, parts: list, kept: int, computed: int, lacking: set, progress):
+    """Write the family's table (rows checksummed) unless nothing changed, or unless writing it would drop rows
+    of the old table that cannot be computed again for want of weights (then the old table stays, said).
+    Returns the table, or None when none was written or kept."""
+    if not parts:
+        return None
+    if lacking and kept < plan.old_rows:
+        progress(
+            f"{plan.label}: {plan.out} left as it was: pairs are missing for want of weights, and writing the "
+            "others would drop rows of it that cannot be computed again"
+        )
+        return None
+    table = pd.concat(parts, ignore_index=True)
+    table[CHECK] = row_checks(table)
+    if computed or kept < plan.old_rows or not plan.checked:  # else the file already holds exactly this table
+        write_csv(plan.out, table.to_dict("records"))
+    return table
+
+
+FAMILY_KEYS = ["model", "activation", "slope", "profile", "dataset", "recipe"]
+
+
 def cca_experiment(
     sweep: str | Path,
     reduce: str = "positions",
@@ -189,6 +278,7 @@ def cca_experiment(
     longer in the sweep (deleted or retrained) are dropped. A pair that needs a run whose best weights are
     missing is left out and the rest written (unless that would drop rows of the old table that are not reused:
     then the old table stays as it was); a RunFolderError then names those runs.
+    Each family is planned (`plan_family`), computed (`compute_family`) and written (`write_family`).
     """
     sweep = Path(sweep)
     if not sweep.is_dir():
@@ -197,68 +287,16 @@ def cca_experiment(
     if runs.empty:
         raise RunFolderError(f"no complete runs under {sweep}: train some first")
     written, missing = {}, set()
-    family_keys = ["model", "activation", "slope", "profile", "dataset", "recipe"]
     params = {"reduce": reduce, "n_images": n_images, "max_datapoints": max_datapoints, "sample_seed": seed}
-    for key, family in runs.groupby(family_keys):
-        info = dict(zip(family_keys, key, strict=True))
-        label = f"{arch_label(info['model'], info['activation'], info['slope'])} ({info['profile']})"
-        if not (family.alpha == 0).any():
-            progress(f"skip {label}: no alpha = 0 runs to compare with")
+    for key, family in runs.groupby(FAMILY_KEYS):
+        plan = plan_family(sweep, key, family, params, progress)
+        if plan is None:
             continue
-        pairs = _wanted_pairs(family)
-        if not pairs:
-            progress(
-                f"skip {label}: every run has seed {family.seed.iloc[0]}, and pairs must be of networks with "
-                "different seeds"
-            )
-            continue
-        names = build_model(info["model"]).unit_layers
-        out = table_path(sweep, info["model"], info["activation"], info["slope"])
-        cached, old_rows, checked = tables.cached_rows(
-            out, CHECKED, PAIR_KEY, READ_TYPES, progress, complete=_every_layer(len(names))
-        )
-        keys = {p: run_key(p) for p in family.path.map(Path)}
-        images, acts, parts, kept, lacking, computed_here = None, {}, [], 0, set(), 0
-        base_paths = set(family.path[family.alpha == 0].map(Path))
-        for alpha, group in itertools.groupby(pairs, key=lambda p: p["alpha"]):
-            reused = computed = 0
-            for pair in group:
-                ids = {k: pair[k] for k in ("alpha", "kind", "seed_a", "seed_b")}
-                ids |= {"run_a": keys[pair["path_a"]], "run_b": keys[pair["path_b"]], **params}
-                key = tuple(ids[k] for k in PAIR_KEY)
-                if key in cached:
-                    parts.append(cached[key])
-                    reused, kept = reused + 1, kept + len(cached[key])
-                    continue
-                no_weights = {p for p in (pair["path_a"], pair["path_b"]) if not (p / BEST).is_file()}
-                if no_weights:
-                    lacking |= no_weights
-                    continue
-                if images is None:
-                    images = evaluation_subset(info["dataset"], n_images, seed, data_dir)[0]
-                for p in (pair["path_a"], pair["path_b"]):
-                    if p not in acts:
-                        acts[p] = layer_activations(p, images, reduce, max_datapoints, seed)
-                common = info | ids | {"pair": f"{pair['seed_a']}-{pair['seed_b']}"}
-                parts.append(_pair_rows(acts[pair["path_a"]], acts[pair["path_b"]], common, names))
-                computed += 1
-            acts = {p: a for p, a in acts.items() if p in base_paths}  # memory: the baseline and one alpha
-            computed_here += computed
-            progress(f"{label} alpha = {alpha:g}: pairs kept from the last analysis {reused}, computed {computed}")
+        parts, kept, computed, lacking = compute_family(plan, params, data_dir, progress)
         missing |= lacking
-        if not parts:
-            continue
-        if lacking and kept < old_rows:
-            progress(
-                f"{label}: {out} left as it was: pairs are missing for want of weights, and writing the "
-                "others would drop rows of it that cannot be computed again"
-            )
-            continue
-        table = pd.concat(parts, ignore_index=True)
-        table[CHECK] = row_checks(table)
-        if computed_here or kept < old_rows or not checked:  # else the file already holds exactly this table
-            write_csv(out, table.to_dict("records"))
-        written[out] = table
+        table = write_family(plan, parts, kept, computed, lacking, progress)
+        if table is not None:
+            written[plan.out] = table
     if missing:
         raise RunFolderError(
             f"{len(missing)} run(s) have no {BEST} (trained before weights were committed, or VGG16), "

@@ -111,3 +111,12 @@ def test_conv_to_neurons_shapes_and_shared_positions():
     np.testing.assert_allclose(2 * sub1, sub2)  # same datapoints for another network
     means = conv_to_neurons(maps, "mean")
     np.testing.assert_allclose(means, maps.mean(dim=(2, 3)).T.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduce", ["positions", "mean"])
+def test_conv_to_neurons_in_batches_is_the_whole_set(reduce):
+    # the CCA analysis feeds a network's test images in batches; its datapoints must be the one-call ones
+    maps = torch.randn(10, 4, 3, 3)
+    whole = conv_to_neurons(maps, reduce, max_datapoints=25, seed=1)
+    batches = [conv_to_neurons(maps[i : i + 4], reduce, 25, 1, total_images=10, offset=i) for i in (0, 4, 8)]
+    np.testing.assert_array_equal(np.concatenate(batches, axis=1), whole)
