@@ -22,7 +22,7 @@ from selectivity_lib.cli import main
 from selectivity_lib.config import make_config
 from selectivity_lib.data import _fingerprint_files
 from selectivity_lib.errors import ConfigError, MixedRunsError, RunFolderError
-from selectivity_lib.grid import COMPLETE, CONFLICT, NEW, alpha_label, grid_configs, plan, run_dir
+from selectivity_lib.grid import COMPLETE, CONFLICT, NEW, plan, run_dir
 from selectivity_lib.notebook import check_parameters
 from selectivity_lib.results import describe, load_histories, load_results
 from selectivity_lib.runfolder import BEST, CHECKPOINT, CONFIG, HISTORY, METRICS, load_tensors, run_lock
@@ -85,15 +85,6 @@ def test_sweep_reports_a_folder_of_another_recipe_as_a_conflict_and_leaves_it(on
     assert code == 1 and "0 already complete" in out.out and "1 conflicting" in out.out
     assert "epochs: 2 there, 3 here" in out.err
     assert listing(root) == before
-
-
-def test_distinct_alphas_get_distinct_folders():
-    assert alpha_label(-1.0) == "-1" and alpha_label(0.3) == "0.3" and alpha_label(-0.0) == "0"
-    assert alpha_label(-1.0000001) != alpha_label(-1.0000002)
-    assert float(alpha_label(-1.0000001)) == -1.0000001
-    assert alpha_label(1e-7) == "1e-07"  # the short form, where it reads back exactly
-    configs = grid_configs("smoke", ["resnet20"], ["relu"], None, [-1.0000001, -1.0000002, -1], [0])
-    assert len({run_dir("r", c) for c in configs}) == 3
 
 
 def test_sweep_with_nearby_alphas_trains_both(tmp_path, capsys):
@@ -226,13 +217,6 @@ def test_papermill_run_with_a_misspelled_parameter_fails_before_training(tmp_pat
 
 
 # 7. a sweep over ReLU and leaky ReLU keeps both
-def test_sweep_grid_keeps_relu_rows_beside_leaky_ones():
-    configs = grid_configs("smoke", ["resnet20"], ["relu", "leaky_relu"], [0.5, 0.2], [0, -1], [0, 1])
-    assert len(configs) == 2 * 3 * 2
-    assert {(c.activation, c.slope) for c in configs} == {("relu", 0.0), ("leaky_relu", 0.5), ("leaky_relu", 0.2)}
-    assert [c.seed for c in configs[:6]] == [0] * 6  # seed-major: a whole alpha sweep first
-    with pytest.raises(ConfigError, match="needs --slopes"):
-        grid_configs("smoke", ["resnet20"], ["leaky_relu"], None, [0], [0])
 
 
 # 8. one line, exit 2, for OS errors, devices and malformed run files
@@ -371,61 +355,6 @@ def test_precision_top_n_shrinking_is_warned_about(tmp_path, synthetic):
         warnings.simplefilter("always")
         train_run(tiny(epochs=1), tmp_path / "r", data=synthetic, progress=False)
     assert any("precision uses the top 500 test images" in str(w.message) for w in caught)
-
-
-def test_grid_progress_counts_only_the_planned_configs(tmp_path):
-    """The book's grid-status table: complete runs of the planned config count, a folder of another config
-    at a planned place does not, and a seed counts as whole only when every alpha has it."""
-    from selectivity_lib.grid import GridSpec, grid_progress
-
-    spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
-    args = [
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "200",
-        "--no-progress",
-    ]
-    assert (
-        main(["sweep", "--engine", "inprocess", *args, "--alphas", "0", "-1", "--seeds", "0", "--out", str(tmp_path)])
-        == 0
-    )
-    assert (
-        main(
-            [
-                "train",
-                *args,
-                "--alpha",
-                "0",
-                "--seed",
-                "1",
-                "--lr",
-                "0.05",
-                "--out",
-                str(tmp_path / "resnet20" / "alpha=0" / "seed=1"),
-            ]
-        )
-        == 0
-    )
-    (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
-    assert (row["planned"], row["complete"], row["alphas_done"], row["whole_seeds"]) == (4, 2, 2, "0")
-    # `sweep --grid evidence` is that grid: ResNet20 seed-major first, then the leaky-ReLU and VGG16 parts.
-    from selectivity_lib.cli import build_parser, sweep_configs
-    from selectivity_lib.grid import EVIDENCE_GRID
-
-    configs = sweep_configs(build_parser().parse_args(["sweep", "--profile", "full", "--grid", "evidence"]))
-    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 16 * 3 + 13 * 3 + 8 + 6
-    first = len(EVIDENCE_GRID[0].alphas)
-    assert [c.alpha for c in configs[:first]] == list(EVIDENCE_GRID[0].alphas)
-    assert {c.seed for c in configs[:first]} == {0}
-    assert [c.seed for c in configs[3 * first : 3 * first + 13]] == [3] * 13  # then seeds 3-5
-    assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
 
 
 @pytest.mark.parametrize(

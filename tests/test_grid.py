@@ -1,0 +1,94 @@
+"""The sweep grid: one folder per alpha, the order a sweep trains in, and the book's grid-status table."""
+
+import pytest
+
+from selectivity_lib.cli import main
+from selectivity_lib.errors import ConfigError
+from selectivity_lib.grid import EVIDENCE_GRID, alpha_label, grid_configs, run_dir
+
+
+def test_distinct_alphas_get_distinct_folders():
+    assert alpha_label(-1.0) == "-1" and alpha_label(0.3) == "0.3" and alpha_label(-0.0) == "0"
+    assert alpha_label(-1.0000001) != alpha_label(-1.0000002)
+    assert float(alpha_label(-1.0000001)) == -1.0000001
+    assert alpha_label(1e-7) == "1e-07"  # the short form, where it reads back exactly
+    configs = grid_configs("smoke", ["resnet20"], ["relu"], None, [-1.0000001, -1.0000002, -1], [0])
+    assert len({run_dir("r", c) for c in configs}) == 3
+
+
+def test_sweep_grid_keeps_relu_rows_beside_leaky_ones():
+    configs = grid_configs("smoke", ["resnet20"], ["relu", "leaky_relu"], [0.5, 0.2], [0, -1], [0, 1])
+    assert len(configs) == 2 * 3 * 2
+    assert {(c.activation, c.slope) for c in configs} == {("relu", 0.0), ("leaky_relu", 0.5), ("leaky_relu", 0.2)}
+    assert [c.seed for c in configs[:6]] == [0] * 6  # seed-major: a whole alpha sweep first
+    with pytest.raises(ConfigError, match="needs --slopes"):
+        grid_configs("smoke", ["resnet20"], ["leaky_relu"], None, [0], [0])
+
+
+def test_grid_progress_counts_only_the_planned_configs(tmp_path):
+    """The book's grid-status table: complete runs of the planned config count, a folder of another config
+    at a planned place does not, and a seed counts as whole only when every alpha has it."""
+    from selectivity_lib.grid import GridSpec, grid_progress
+
+    spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
+    args = [
+        "--dataset",
+        "synthetic",
+        "--profile",
+        "smoke",
+        "--epochs",
+        "1",
+        "--val-size",
+        "500",
+        "--train-subset",
+        "200",
+        "--no-progress",
+    ]
+    assert (
+        main(["sweep", "--engine", "inprocess", *args, "--alphas", "0", "-1", "--seeds", "0", "--out", str(tmp_path)])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                *args,
+                "--alpha",
+                "0",
+                "--seed",
+                "1",
+                "--lr",
+                "0.05",
+                "--out",
+                str(tmp_path / "resnet20" / "alpha=0" / "seed=1"),
+            ]
+        )
+        == 0
+    )
+    (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
+    assert (row["planned"], row["complete"], row["alphas_done"], row["whole_seeds"]) == (4, 2, 2, "0")
+    # `sweep --grid evidence` is that grid: ResNet20 seed-major first, then the leaky-ReLU and VGG16 parts.
+    from selectivity_lib.cli import build_parser, sweep_configs
+    from selectivity_lib.grid import EVIDENCE_GRID
+
+    configs = sweep_configs(build_parser().parse_args(["sweep", "--profile", "full", "--grid", "evidence"]))
+    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 16 * 3 + 13 * 3 + 8 + 6
+    first = len(EVIDENCE_GRID[0].alphas)
+    assert [c.alpha for c in configs[:first]] == list(EVIDENCE_GRID[0].alphas)
+    assert {c.seed for c in configs[:first]} == {0}
+    assert [c.seed for c in configs[3 * first : 3 * first + 13]] == [3] * 13  # then seeds 3-5
+    assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
+
+
+def test_the_evidence_grid_plans_what_the_book_needs():
+    """ResNet20 (ReLU) at 16 alphas with 3 seeds, and 6 where the tests need them; no network planned twice
+    at one place."""
+    relu = [s for s in EVIDENCE_GRID if (s.model, s.activation) == ("resnet20", "relu")]
+    planned = {(a, seed) for s in relu for a in s.alphas for seed in s.seeds}
+    alphas = {a for a, _ in planned}
+    assert len(alphas) == 16 and {-2, 0.2, -5, -0.2} <= alphas
+    assert all(sum(1 for b, _ in planned if b == a) >= 3 for a in alphas)
+    for a in (0, -1, -3, -10, -30, -0.1, -0.3, 0.1, 0.2, 0.3):
+        assert {seed for b, seed in planned if b == a} >= set(range(6)), a
+    places = [(s.model, s.activation, a, seed) for s in EVIDENCE_GRID for a in s.alphas for seed in s.seeds]
+    assert len(places) == len(set(places))
