@@ -10,16 +10,16 @@ import argparse
 import dataclasses
 import sys
 import time
+import types
+import typing
 from pathlib import Path
 
 from .config import (
     ACTIVATIONS,
     AMP_MODES,
-    COMPILE_MODES,
     DATASETS,
     MODELS,
     PROFILES,
-    SCHEDULES,
     RunConfig,
     complete_experiment,
     make_config,
@@ -46,38 +46,42 @@ def at_least(low: int):
     return parse
 
 
+def config_flags(p: argparse.ArgumentParser, single: bool) -> None:
+    """One flag per RunConfig field that declares one (`config.flag` metadata): --name (underscores as
+    hyphens), its type from the field's annotation (a tuple: nargs="+"; a bool: --name/--no-name), its help
+    and any other argparse keywords from the declaration. Per-run fields (model, alpha, seed, ...) only where
+    one run is trained (`single`); a sweep takes their lists instead. Flags default to None, which keeps the
+    profile's value, unless the declaration gives a default."""
+    hints = typing.get_type_hints(RunConfig)
+    names = {"models": MODELS, "activations": ACTIVATIONS, "datasets": DATASETS, "amp_modes": AMP_MODES}
+    for f in dataclasses.fields(RunConfig):
+        spec = dict(f.metadata.get("flag", {}))
+        if not spec or (spec.pop("per_run", False) and not single):
+            continue
+        hint = hints[f.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kind = next(t for t in typing.get_args(hint) if t is not type(None)) if union else hint  # X | None: X
+        element = None
+        if typing.get_origin(kind) is tuple:
+            kind, element = tuple, typing.get_args(kind)[0]
+        kwargs = {"dest": f.name, "default": None}
+        if "action" not in spec:
+            if kind is bool:
+                kwargs["action"] = argparse.BooleanOptionalAction
+            elif kind is tuple:
+                kwargs |= {"type": element, "nargs": "+"}
+            elif kind in (int, float):
+                kwargs["type"] = kind
+        kwargs |= {k: v for k, v in spec.items() if k not in ("names", "help")}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None or k == "default"}
+        flags = spec.get("names") or ("--" + f.name.replace("_", "-"),)
+        help_text = spec.get("help", "").format(**{k: ", ".join(v) for k, v in names.items()})
+        p.add_argument(*flags, help=help_text or None, **kwargs)
+
+
 def _experiment_args(p: argparse.ArgumentParser, single: bool) -> None:
     p.add_argument("--profile", default="cpu", help=f"compute profile: {', '.join(PROFILES)} (default cpu)")
-    if single:
-        p.add_argument("--model", default="resnet20", help=f"one of {', '.join(MODELS)}")
-        p.add_argument("--activation", default="relu", help=f"one of {', '.join(ACTIVATIONS)}")
-        p.add_argument("--slope", type=float, default=None, help="negative slope b of the leaky ReLU")
-        p.add_argument("--alpha", type=float, default=0.0, help="regularizer scale (<0 penalizes selectivity)")
-        p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, help="override the profile's epochs (milestones scale with them)")
-    p.add_argument("--milestones", type=int, nargs="+", help="step schedule: epochs at which the lr is x0.1")
-    p.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 ResNet20, 0.01 VGG16)")
-    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default: the profile's)")
-    p.add_argument("--warmup-epochs", type=float, help="linear warm-up per step over this many epochs")
-    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="Nesterov momentum")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--train-subset", type=int, help="train on this many images of the split (0: all)")
-    p.add_argument("--val-size", type=int)
-    p.add_argument("--split-seed", type=int)
-    p.add_argument("--layers", help="comma-separated unit layers in the regularizer (default: all)")
-    p.add_argument("--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)}")
-    p.add_argument("--data-dir", help="CIFAR-10 folder (else $SELECTIVITY_DATA, else the default cache)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--amp", default="auto", help=f"mixed precision: {', '.join(AMP_MODES)}")
-    p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
-    p.add_argument(
-        "--compile",
-        nargs="?",
-        const="on",
-        default="auto",
-        choices=COMPILE_MODES,
-        help="torch.compile the training step: auto (runs long enough to repay it), on (also bare --compile), off",
-    )
+    config_flags(p, single)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
 
 

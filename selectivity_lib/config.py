@@ -76,38 +76,80 @@ def scaled_milestones(epochs: int) -> tuple[int, ...]:
     return tuple(sorted({max(1, round(f * epochs)) for f in MILESTONE_FRACTIONS}))
 
 
+def flag(help: str = "", **argparse_kwargs) -> dict:
+    """A RunConfig field's command-line flag, declared with the field (`field(metadata=flag(...))`): its help,
+    and any argparse keywords beyond the ones its type implies (`cli.config_flags` builds the flag: --name,
+    type from the annotation, nargs="+" for a tuple, --name/--no-name for a bool). `{models}`, `{activations}`,
+    `{datasets}`, `{amp_modes}` in the help are filled in with the valid values. A field without one has no
+    flag (a run that changes it cannot be remade from a command line)."""
+    return {"flag": {"help": help, **argparse_kwargs}}
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that defines one training run. Build it with `make_config`, which validates it."""
+    """Everything that defines one training run. Build it with `make_config`, which validates it. A field with
+    `flag` metadata is set on the command line by a flag of its own name; nothing else needs to list it."""
 
-    model: str = "resnet20"
-    activation: str = "relu"
-    slope: float = 0.0  # negative slope b of the leaky ReLU; 0 for ReLU
-    alpha: float = 0.0  # regularizer scale: < 0 penalizes class selectivity, > 0 promotes it
-    seed: int = 0
-    profile: str = "cpu"
-    epochs: int = 12
-    milestones: tuple[int, ...] = (6, 9)  # step schedule only: epochs at which the lr is multiplied by lr_decay
-    lr: float = 0.1  # the peak learning rate (reached after the warm-up)
+    model: str = field(default="resnet20", metadata=flag("one of {models}", default="resnet20", per_run=True))
+    activation: str = field(default="relu", metadata=flag("one of {activations}", default="relu", per_run=True))
+    # negative slope b of the leaky ReLU; 0 for ReLU
+    slope: float = field(default=0.0, metadata=flag("negative slope b of the leaky ReLU", per_run=True))
+    # regularizer scale: < 0 penalizes class selectivity, > 0 promotes it
+    alpha: float = field(
+        default=0.0, metadata=flag("regularizer scale (<0 penalizes selectivity)", default=0.0, per_run=True)
+    )
+    seed: int = field(default=0, metadata=flag(default=0, per_run=True))
+    profile: str = "cpu"  # its flag comes first, with the list of profiles (cli)
+    epochs: int = field(default=12, metadata=flag("override the profile's epochs (milestones scale with them)"))
+    # step schedule only: epochs at which the lr is multiplied by lr_decay
+    milestones: tuple[int, ...] = field(default=(6, 9), metadata=flag("step schedule: epochs at which the lr is x0.1"))
+    # the peak learning rate (reached after the warm-up)
+    lr: float = field(default=0.1, metadata=flag("peak learning rate (default: 0.1 ResNet20, 0.01 VGG16)"))
     lr_decay: float = 0.1
-    schedule: str = "step"
-    warmup_epochs: float = 0.0  # the lr rises linearly, per step, from lr/warm-up steps to lr over these epochs
+    schedule: str = field(
+        default="step", metadata=flag("learning-rate schedule (default: the profile's)", choices=SCHEDULES)
+    )
+    # the lr rises linearly, per step, from lr/warm-up steps to lr over these epochs
+    warmup_epochs: float = field(default=0.0, metadata=flag("linear warm-up per step over this many epochs"))
     momentum: float = 0.9
-    nesterov: bool = False
+    nesterov: bool = field(default=False, metadata=flag("Nesterov momentum"))
     weight_decay: float = 1e-4
-    batch_size: int = 256
-    train_subset: int | None = 10_000
-    val_size: int = 5_000
-    split_seed: int = 0  # seeds the train/validation split and the training subset, shared by replicates
-    layers: tuple[str, ...] | None = None  # unit layers in the regularizer and analysis; None: all
-    dataset: str = "cifar10"
+    batch_size: int = field(default=256, metadata=flag())
+    train_subset: int | None = field(default=10_000, metadata=flag("train on this many images of the split (0: all)"))
+    val_size: int = field(default=5_000, metadata=flag())
+    # seeds the train/validation split and the training subset, shared by replicates
+    split_seed: int = field(default=0, metadata=flag())
+    # unit layers in the regularizer and analysis; None: all
+    layers: tuple[str, ...] | None = field(
+        default=None,
+        metadata=flag("comma-separated unit layers in the regularizer (default: all)", type=str, nargs=None),
+    )
+    dataset: str = field(default="cifar10", metadata=flag("one of {datasets}", default="cifar10"))
     precision_top_n: int = 1000
     # Machine-local settings: they change speed, not the experiment, and may differ on resume.
-    data_dir: str | None = field(default=None, compare=False)
-    device: str = field(default="auto", compare=False)
-    amp: str = field(default="auto", compare=False)
-    channels_last: bool = field(default=True, compare=False)
-    compile: str = field(default="auto", compare=False)  # torch.compile: auto (long runs), on, off
+    data_dir: str | None = field(
+        default=None,
+        compare=False,
+        metadata=flag("CIFAR-10 folder (else $SELECTIVITY_DATA, else the default cache)"),
+    )
+    device: str = field(default="auto", compare=False, metadata=flag("auto, cpu, cuda, cuda:1, ...", default="auto"))
+    amp: str = field(default="auto", compare=False, metadata=flag("mixed precision: {amp_modes}", default="auto"))
+    channels_last: bool = field(
+        default=True,
+        compare=False,
+        metadata=flag(names=("--no-channels-last",), action="store_false", default=True),
+    )
+    compile: str = field(  # torch.compile: auto (long runs), on, off
+        default="auto",
+        compare=False,
+        metadata=flag(
+            "torch.compile the training step: auto (runs long enough to repay it), on (also bare --compile), off",
+            nargs="?",
+            const="on",
+            default="auto",
+            choices=COMPILE_MODES,
+        ),
+    )
 
     def experiment_fields(self) -> dict:
         """The fields that define the experiment (not machine-local settings), JSON-ready."""

@@ -54,11 +54,12 @@ def check_parameters(namespace: dict) -> None:
 
 def config_from_parameters(namespace: dict) -> RunConfig:
     """The run config the notebook's parameters name (its `globals()` after the parameters cell): every
-    RunConfig field by its own name, so a new field needs only its line in the parameters cell."""
+    RunConfig field by its own name. A field the parameters cell does not list is None there (the profile's
+    value) unless papermill passed it, so a new RunConfig field needs no line in the notebook."""
     from .config import make_config
 
-    values = {f.name: namespace[f.name] for f in dataclasses.fields(RunConfig)}
-    return make_config(values.pop("profile"), **values)
+    values = {f.name: namespace.get(f.name) for f in dataclasses.fields(RunConfig)}
+    return make_config(values.pop("profile") or RunConfig.profile, **values)
 
 
 def parameters(config: RunConfig, out: Path) -> dict:

@@ -129,3 +129,27 @@ def test_a_grid_part_that_does_not_exist_is_refused(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--grid evidence has no vgg16 network with leaky_relu: its parts are" in err
+
+
+def test_config_flags_come_from_the_fields_that_declare_one():
+    # a RunConfig field with `flag` metadata gets a flag of its own name on `train` (and on `sweep` unless it
+    # is set per run), typed from its annotation; a field without one gets none
+    import argparse
+    import dataclasses
+
+    from selectivity_lib.cli import build_parser
+    from selectivity_lib.config import RunConfig
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    train = {a.dest for a in commands["train"]._actions}
+    sweep = {a.dest for a in commands["sweep"]._actions}
+    for f in dataclasses.fields(RunConfig):
+        declared = "flag" in f.metadata
+        if f.name == "profile":  # its own flag, with the profiles listed
+            continue
+        assert (f.name in train) == declared, f.name
+        assert (f.name in sweep) == (declared and not f.metadata["flag"].get("per_run")), f.name
+    a = parser.parse_args(["train", "--batch-size", "7", "--milestones", "3", "4", "--warmup-epochs", "0.5"])
+    assert (a.batch_size, a.milestones, a.warmup_epochs) == (7, [3, 4], 0.5)
+    assert (a.nesterov, a.channels_last, a.epochs) == (None, True, None)  # not given: the profile's

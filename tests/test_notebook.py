@@ -51,3 +51,10 @@ def test_papermill_never_replaces_a_notebook_it_did_not_write(tmp_path, capsys):
     assert (run / "train.ipynb").read_text() == '{"my": "nb"}' and not (run / "config.json").exists()
     out = capsys.readouterr().out
     assert "is not an executed copy of notebooks/train_run.md" in out and "Traceback" not in out
+
+
+def test_a_field_the_parameters_cell_does_not_list_takes_the_profiles_value():
+    from selectivity_lib.notebook import config_from_parameters
+
+    config = config_from_parameters({"profile": "smoke", "alpha": -1.0, "dataset": "synthetic"})
+    assert config == make_config("smoke", alpha=-1.0, dataset="synthetic")
