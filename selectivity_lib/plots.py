@@ -44,6 +44,12 @@ from .results import Results, describe, network, one_recipe, typical_minutes
 from .stats import INTERVAL, MIN_INTERVAL_N, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 DPI = 160
+# The book's text column is 784 px wide (sphinx-book-theme on a desktop window) and shows every figure at that
+# width: a font of f points in a figure w inches wide (its tight bounding box) reads as f * 784 / (96 w) CSS
+# points. SMALL is the size of the smallest text (ticks of many layers, legends, footnotes): 9 points as read
+# in a figure up to about 8.3 inches wide.
+BOOK_WIDTH_PX = 784
+SMALL = 9.5
 
 LABELS = {
     "si_unit_mean": "mean class selectivity",
@@ -94,7 +100,7 @@ def _provenance(fig, text: str) -> None:
     """The figure's provenance line, wrapped, readable at normal zoom."""
     import textwrap
 
-    fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=9, color="0.25", ha="left", va="top")
+    fig.text(0.01, -0.01, textwrap.fill(text, 100), fontsize=SMALL, color="0.25", ha="left", va="top")
 
 
 BARS = f"error bars: {INTERVAL} over seeds (drawn from {MIN_INTERVAL_N} seeds, cut at the possible range)"
@@ -207,13 +213,13 @@ def by_layer(layers: pd.DataFrame, value: str = "si_mean", title: str = "") -> p
     for alpha, dodge in zip(alphas, _dodges(len(alphas), 0.7), strict=True):
         group = layers[layers.alpha == alpha]
         _series(ax, group, "layer_index", value, order, colors[alpha], dodge=dodge, ms=3, lw=1, label=f"{alpha:g}")
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=SMALL)
     for edge in np.arange(len(names) - 1) + 0.5:  # faint separators: which dodged points share a layer
         ax.axvline(edge, color="0.92", lw=0.8, zorder=0)
     ax.set_xlim(-0.5, len(names) - 0.5)
     ax.set_xlabel("layer")
     ax.set_ylabel(LABELS.get(value, value))
-    ax.legend(title="alpha", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(title="alpha", fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title(title, fontsize=10)
     _footnote(
         fig,
@@ -351,7 +357,7 @@ def accuracy_vs_selectivity(runs: pd.DataFrame, si: str = "si_unit_mean", title:
         )
     ax.set_xlabel(LABELS.get(si, si))
     ax.set_ylabel(LABELS["test_acc"])
-    ax.legend(title="alpha", fontsize=7, ncols=2, frameon=False)
+    ax.legend(title="alpha", fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the data
     ax.set_title(title, fontsize=10)
     _footnote(fig, runs)
     sns.despine(fig)
@@ -429,7 +435,7 @@ def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> pl
         color = plt.cm.Reds(0.35 + 0.65 * (i + 1) / len(slopes))
         _series(ax, part, "alpha", value, order, color, scale, dodge=dodge, label=f"b = {b:g}")
     ax.set_ylabel(LABELS.get(value, value))
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=SMALL)
     ax.set_title(title, fontsize=10)
     _footnote(fig, runs)
     sns.despine(fig)
@@ -456,7 +462,7 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
     axes[1].legend(
-        title="alpha", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1)
+        title="alpha", fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1)
     )  # off the lines
     runs = h.drop_duplicates(["alpha", "seed"])
     _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="")
@@ -552,7 +558,9 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
             ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # off the lines
+        ax.legend(
+            fontsize=SMALL, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.16)
+        )  # off the lines
     images = " or ".join(f"{n:,}" for n in sorted(runs.train_images.dropna().astype(int).unique()))
     seeds = sorted(runs.seed.unique())
     about = f"{', '.join(sorted(runs.model.unique()))}, seed{'s' if len(seeds) > 1 else ''} "
@@ -583,7 +591,7 @@ def cca_by_layer(distances: pd.DataFrame, alpha: float, title: str = "") -> plt.
         mean = part.groupby("layer_index").distance.mean()
         ax.plot(mean.index, mean.values, color=color, lw=2, label=f"{label}, {part.pair.nunique()} pair(s)")
     names = d.drop_duplicates("layer_index").sort_values("layer_index").layer
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=SMALL)
     ax.set_ylabel("PWCCA distance")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
@@ -807,7 +815,7 @@ def robustness_vs_selectivity(summary: pd.DataFrame, value: str = "corruption_re
         ax.scatter(part.si_unit_mean, part[value], s=22, color=colors[a], label=f"{a:g}", zorder=3)
     ax.set_xlabel(LABELS["si_unit_mean"])
     ax.set_ylabel(LABELS.get(value, value))
-    ax.legend(title="alpha", fontsize=8, ncols=2, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.legend(title="alpha", fontsize=SMALL, ncols=2, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
     ax.set_title(title, fontsize=10)
     _footnote(fig, summary, "one point per network", bars="")
     sns.despine(fig)
@@ -824,7 +832,7 @@ def _lines_over_alpha(summary: pd.DataFrame, series: dict, ylabel: str, title: s
         part = summary.dropna(subset=[column])
         _series(ax, part, "alpha", column, order, color, label=label)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.legend(fontsize=SMALL, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
     ax.set_title(title, fontsize=10)
     _footnote(fig, summary, extra)
     sns.despine(fig)

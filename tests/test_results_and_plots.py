@@ -112,8 +112,22 @@ def test_every_figure_renders_from_a_synthetic_table(name):
     ax = fig.axes[0]
     assert ax.has_data(), name  # something was drawn, not the "no runs" placeholder
     assert any("profile smoke" in t.get_text() for t in fig.texts), name
-    fig.canvas.draw()
+    assert_legible(fig, name)
     matplotlib.pyplot.close(fig)
+
+
+def assert_legible(fig, name: str, least_pt: float = 9.0) -> None:
+    """Every text of `fig` reads at `least_pt` points or more when the book shows the figure's tight bounding
+    box (what the page's PNG holds) at the width of its text column."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width_in = fig.get_tightbbox(renderer).width  # inches
+    scale = plots.BOOK_WIDTH_PX / (96 * width_in)  # CSS points per figure point
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
+    small = {
+        t.get_text()[:30]: round(t.get_fontsize() * scale, 1) for t in texts if t.get_fontsize() * scale < least_pt
+    }
+    assert not small, f"{name}: {width_in:.1f} in wide, text below {least_pt} pt as shown: {small}"
 
 
 def test_figure_without_runs_says_which_runs_it_needs():
@@ -198,6 +212,7 @@ def test_recipe_table_times_by_the_median_epoch_and_ranks_by_validation():
     )
     assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]  # the checks in their own panel
     assert fig.axes[1].get_title() == "stability checks, alpha != 0"
+    assert_legible(fig, "recipe curves")
     matplotlib.pyplot.close(fig)
 
 

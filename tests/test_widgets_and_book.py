@@ -135,6 +135,9 @@ def test_learning_curves_draw_one_network():
     fig = plots.learning_curves(pd.DataFrame(rows))
     lines = fig.axes[1].get_lines()
     assert len(lines) == 2 and all(set(line.get_ydata()) == {0.5} for line in lines)  # ReLU ResNet20 only
+    from test_results_and_plots import assert_legible
+
+    assert_legible(fig, "learning curves")
 
 
 def test_book_prefers_full_once_it_covers_enough_alphas(tmp_path, monkeypatch):
