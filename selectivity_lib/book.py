@@ -1,15 +1,7 @@
-"""What the book's chapters share: where the runs are, which sweep a chapter shows, glued numbers.
-
-The book reads one sweep folder, `runs/<profile>`: `$SELECTIVITY_BOOK_PROFILE` if set, else the first profile
-of BOOK_PROFILES with complete runs of the networks a chapter needs (`full`, trained near convergence on
-the whole training split, is the primary evidence; `cpu` runs remain for chapters whose networks have no
-`full` runs yet, and every figure names its profile). New runs written there, by
-`python -m selectivity_lib sweep` or by papermill on `notebooks/train_run.md`, show up in every figure at
-the next build. Chapters never train.
-
-The chapters call everything through this module (`from selectivity_lib import book`); it gathers three:
-`pages` (plumbing: which sweep, glue, tables, figures, downloads), `prose` (sentences computed from the runs)
-and `histories` (what the per-epoch records say).
+"""What the book's chapters share, as one import (`from selectivity_lib import book`). It gathers three
+modules: `pages` (which sweep a chapter reads, glue, tables, figures, downloads; its docstring says how the
+sweep is chosen), `prose` (sentences computed from the runs) and `histories` (what the per-epoch records
+say). Chapters never train.
 """
 
 from .grid import EVIDENCE_GRID, arch_label  # noqa: F401 (chapters label networks with arch_label)
