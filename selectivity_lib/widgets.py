@@ -52,7 +52,7 @@ function svg(tag, attrs, text) {
 // The chart: the means the index reads (shifted up when any is negative), one bar per class with its name
 // under it, a y axis, and dashed lines at mu_max and mu_-max.
 function drawChart(chart, classes, r) {
-  const W = 380, H = 230, left = 38, right = 62, top = 10, bottom = 78;
+  const W = 390, H = 230, left = 50, right = 62, top = 10, bottom = 78;
   const plotW = W - left - right, plotH = H - top - bottom;
   const ymax = Math.max(1, ...r.shifted);
   const y = (v) => top + plotH * (1 - v / ymax);
@@ -65,8 +65,8 @@ function drawChart(chart, classes, r) {
     chart.appendChild(svg("line", { x1: left - 4, x2: left, y1: y(v), y2: y(v), stroke: "#555" }));
     chart.appendChild(svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11 }, v.toFixed(2)));
   }
-  chart.appendChild(svg("text", { x: 12, y: top + plotH / 2, "font-size": 11, "text-anchor": "middle",
-                                  transform: `rotate(-90 12 ${top + plotH / 2})` }, "mean response"));
+  chart.appendChild(svg("text", { x: 10, y: top + plotH / 2, "font-size": 11, "text-anchor": "middle",
+                                  transform: `rotate(-90 10 ${top + plotH / 2})` }, "mean response"));
   const step = plotW / classes.length;
   classes.forEach((name, i) => {
     const v = r.shifted[i], x = left + i * step + step * 0.15;
@@ -94,7 +94,7 @@ function render({ model, el }) {
   root.className = "si-explorer";
   root.style.cssText = "font: 13px sans-serif; display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start;";
   const controls = document.createElement("div");
-  const chart = svg("svg", { width: 380, height: 230, role: "img", "aria-label": "class means as bars" });
+  const chart = svg("svg", { width: 390, height: 230, role: "img", "aria-label": "class means as bars" });
   const readout = document.createElement("div");
   readout.style.cssText = "margin-top: 8px; line-height: 1.6;";
   const picker = document.createElement("select");
