@@ -670,3 +670,19 @@ def test_book_tables_show_fractions_in_percent_and_scroll_inside_the_column():
     assert "0.0085" in html  # the other columns keep their digits
     assert "0.8345" not in html and "<th>mean</th>" not in html
     assert html.startswith('<div class="table-scroll" style="overflow-x: auto')
+
+
+def test_the_scorecard_page_scores_each_claim_on_its_chapters_sweep(tiny_sweep, tmp_path, monkeypatch):
+    import shutil
+
+    from selectivity_lib.scorecard import CLAIMS
+
+    shutil.copytree(tiny_sweep, tmp_path / "smoke")
+    monkeypatch.setenv("SELECTIVITY_RUNS", str(tmp_path))
+    monkeypatch.setenv("SELECTIVITY_BOOK_PROFILE", "smoke")
+    card = book.glue_scorecard()
+    assert list(card.index) == [c.key for c in CLAIMS]  # every claim once, in the scorecard's order
+    assert set(card.profile) == {"smoke, 2 seeds per alpha"}
+    verdicts = {"agrees", "partly", "disagrees", "not run yet", "not testable at these seeds"}
+    assert set(card.verdict) <= verdicts and card.evidence.str.len().gt(0).all()
+    assert card.loc["leaky", "verdict"] == "not run yet"  # no leaky-ReLU runs in that sweep
