@@ -406,7 +406,7 @@ def compare_models(runs: pd.DataFrame, value: str, title: str = "") -> plt.Figur
     if runs.empty or runs.model.nunique() < 2:
         so_far = ", ".join(sorted(runs.model.unique())) or "none"
         return _empty(title or value, f"runs of both ResNet20 and VGG16 (so far: {so_far})")
-    fig, ax = _figure()
+    fig, ax = _figure((7.5, 4.0))  # every alpha of both networks: room for 16 tick labels
     order = _alpha_axis(ax, runs.alpha.unique())
     scale = 100 if value == "test_acc" else 1
     for model, color, dodge in (("resnet20", "c", -0.15), ("vgg16", "tab:orange", 0.15)):
