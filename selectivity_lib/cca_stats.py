@@ -63,6 +63,25 @@ def _distance_cube(d: pd.DataFrame, base: pd.DataFrame) -> tuple[np.ndarray, lis
     return cube, nodes
 
 
+def _complete_networks(cube: np.ndarray, nodes: list) -> tuple[np.ndarray, list]:
+    """The networks of `cube` among which every pair of different seeds has its distance: where some are
+    missing (networks whose weights were gone when the other was added, so their pair was never computed),
+    the network missing the most is left out, again until none is missing. Which networks stay depends only
+    on which distances exist, not on their values, so a test on them is as valid as on all."""
+    nodes = list(nodes)
+    seed_of = np.array([s for _, s in nodes])
+    keep = np.ones(len(nodes), dtype=bool)
+    other_seed = seed_of[:, None] != seed_of[None, :]
+    while True:
+        sub = keep[:, None] & keep[None, :] & other_seed
+        missing = (np.isnan(cube).any(axis=0) & sub).sum(axis=1)
+        if not missing.any():
+            break
+        keep[int(np.argmax(missing))] = False  # the first of the most-missing: a fixed, value-blind order
+    index = np.flatnonzero(keep)
+    return cube[:, index][:, :, index], [nodes[i] for i in index]
+
+
 def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, int, str, float]:
     """One-sided test that networks at one alpha are further from networks at alpha = 0 than replicates are
     from each other: (p, smallest possible p, relabelings, method, the tested ratio's observed value). `d`: that
@@ -79,13 +98,15 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
     2 / 2^k: 0.5 at 2 seeds, 0.25 at 3, under 0.05 from 6. A network whose seed was run at one alpha only (a
     third seed at alpha = 0, say) keeps its label and breaks that mirror image, and the floor is 1 / 2^k.
     Up to PERMUTATION_EXACT_MAX_SEEDS seeds every swap is taken;
-    beyond, PERMUTATION_SAMPLES seeded random swaps (p = (1 + hits) / (1 + samples)). NaN where the alpha has
-    fewer than 2 seeds or a needed distance is missing.
+    beyond, PERMUTATION_SAMPLES seeded random swaps (p = (1 + hits) / (1 + samples)). Networks some of whose
+    distances were never computed are left out first, the one missing the most at a time
+    (`_complete_networks`), so the test runs on the networks whose pairs are all there; NaN where that leaves
+    the alpha or alpha = 0 fewer than 2 networks, or no seed run at both.
     """
-    cube, nodes = _distance_cube(d, base)
+    cube, nodes = _complete_networks(*_distance_cube(d, base))
     seeds_a = sorted(s for t, s in nodes if t == "a")
     shared = [s for s in seeds_a if ("0", s) in nodes]
-    if len(seeds_a) < 2 or not shared:
+    if len(seeds_a) < 2 or len(nodes) - len(seeds_a) < 2 or not shared:  # 2+ networks at each alpha
         return float("nan"), float("nan"), 0, "none", float("nan")
     tags = np.array([t for t, _ in nodes])
     seed_of = np.array([s for _, s in nodes])

@@ -146,3 +146,15 @@ def test_cca_permutation_test_needs_enough_seeds_for_a_star():
     assert six.relabelings == 64 and six.p == six.p_min == pytest.approx(2 / 64) and stars(six.p) == "*"
     untested = cca_ratio_table(_cca_rows(0.4, base=False)).iloc[0]  # alpha = 0's own pairs are missing
     assert np.isnan(untested.p) and untested.relabelings == 0 and untested.ratio > 1
+
+
+def test_cca_permutation_test_leaves_out_networks_whose_pairs_were_never_computed():
+    # two alpha = 0 networks added after the others' weights were gone: their pairs with the older networks do
+    # not exist. The test runs on the networks whose pairs are all there, as if the newcomers were not in it.
+    table = _cca_rows(0.4, noise=0.03)
+    newcomers = table[(table.alpha == 0) & (table.seed_a == 0) & (table.seed_b == 1)].assign(seed_a=3, seed_b=4)
+    row = cca_ratio_table(table).iloc[0]
+    grown = cca_ratio_table(pd.concat([table, newcomers])).iloc[0]
+    assert not np.isnan(grown.p)
+    assert (grown.p, grown.p_min, grown.relabelings) == (row.p, row.p_min, row.relabelings)
+    assert grown.tested_ratio == pytest.approx(row.tested_ratio)
