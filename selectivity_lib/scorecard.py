@@ -148,7 +148,7 @@ def _cca_ratio(runs, cca):
 
     def note(r, can):
         if not np.isfinite(r.p):
-            return "untested: no seed has networks at both alphas with every pair computed"
+            return "untested: without the networks missing distances, too few remain (2 per alpha, 1 seed at both)"
         return f"p = {r.p:.2g}" if can else f"not testable: p = {r.p:.2g} cannot go below {r.p_min:.2g} at these seeds"
 
     evidence = "; ".join(
