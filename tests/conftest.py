@@ -57,7 +57,7 @@ def tiny_sweep_args(out, alphas=("0",), seeds=("0",), *extra: str, engine: str =
     """CLI arguments for a sweep of 1-epoch runs on 200 synthetic images (seconds per run). In this process
     unless `engine` says otherwise: a papermill run starts a Jupyter kernel, which costs more than the run, and
     tests/test_notebook.py tests that engine."""
-    tiny = "--dataset synthetic --profile smoke --epochs 1 --val-size 500 --train-subset 200 --no-progress".split()
+    tiny = [*TINY_RUN, "--epochs", "1", "--val-size", "500"]
     return ["sweep", "--engine", engine, *tiny, "--alphas", *alphas, "--seeds", *seeds, "--out", str(out), *extra]
 
 

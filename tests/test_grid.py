@@ -1,10 +1,11 @@
 """The sweep grid: one folder per alpha, the order a sweep trains in, and the book's grid-status table."""
 
 import pytest
+from conftest import TINY_RUN, tiny_sweep_args
 
 from selectivity_lib.cli import main
 from selectivity_lib.errors import ConfigError
-from selectivity_lib.grid import EVIDENCE_GRID, alpha_label, grid_configs, run_dir
+from selectivity_lib.grid import EVIDENCE_GRID, alpha_label, grid_configs, run_dir, seeds_planned
 
 
 def test_distinct_alphas_get_distinct_folders():
@@ -31,41 +32,12 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     from selectivity_lib.grid import GridSpec, grid_progress
 
     spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
-    args = [
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "smoke",
-        "--epochs",
-        "1",
-        "--val-size",
-        "500",
-        "--train-subset",
-        "200",
-        "--no-progress",
-    ]
-    assert (
-        main(["sweep", "--engine", "inprocess", *args, "--alphas", "0", "-1", "--seeds", "0", "--out", str(tmp_path)])
-        == 0
+    assert main(tiny_sweep_args(tmp_path, ("0", "-1"))) == 0
+    other = ["--alpha", "0", "--seed", "1", "--lr", "0.05", "--out", str(tmp_path / "resnet20" / "alpha=0" / "seed=1")]
+    assert main(["train", *TINY_RUN, "--epochs", "1", "--val-size", "500", *other]) == 0  # another config there
+    (row,) = grid_progress(
+        tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200, batch_size=64
     )
-    assert (
-        main(
-            [
-                "train",
-                *args,
-                "--alpha",
-                "0",
-                "--seed",
-                "1",
-                "--lr",
-                "0.05",
-                "--out",
-                str(tmp_path / "resnet20" / "alpha=0" / "seed=1"),
-            ]
-        )
-        == 0
-    )
-    (row,) = grid_progress(tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200)
     assert (row["planned"], row["complete"], row["alphas_done"], row["whole_seeds"]) == (4, 2, 2, "0")
     # `sweep --grid evidence` is that grid: ResNet20 seed-major first, then the leaky-ReLU and VGG16 parts.
     from selectivity_lib.cli import build_parser, sweep_configs
@@ -76,7 +48,10 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     first = len(EVIDENCE_GRID[0].alphas)
     assert [c.alpha for c in configs[:first]] == list(EVIDENCE_GRID[0].alphas)
     assert {c.seed for c in configs[:first]} == {0}
-    assert [c.seed for c in configs[3 * first : 3 * first + 13]] == [3] * 13  # then seeds 3-5
+    # then seeds 3-5 at the CCA claim's strongest cases, all three seeds before the other alphas' seed 3
+    strongest = [(c.alpha, c.seed) for c in configs[3 * first : 3 * first + 15]]
+    assert strongest == [(a, s) for s in (3, 4, 5) for a in (0, -1, -3, -10, -30)]
+    assert {c.alpha for c in configs[3 * first + 15 : 3 * first + 39]} == {-0.1, -0.3, 0.1, 0.2, 0.3, 1, 2, 5}
     assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
 
 
@@ -90,5 +65,6 @@ def test_the_evidence_grid_plans_what_the_book_needs():
     assert all(sum(1 for b, _ in planned if b == a) >= 3 for a in alphas)
     for a in (0, -1, -3, -10, -30, -0.1, -0.3, 0.1, 0.2, 0.3):
         assert {seed for b, seed in planned if b == a} >= set(range(6)), a
+    assert seeds_planned("resnet20", "relu") == 6 and seeds_planned("vgg16", "relu") == 2
     places = [(s.model, s.activation, a, seed) for s in EVIDENCE_GRID for a in s.alphas for seed in s.seeds]
     assert len(places) == len(set(places))
