@@ -648,6 +648,27 @@ def test_training_length_note_reads_the_strongest_penalty_and_the_reference_run(
     assert f"reach {acc.mean():.1f}% against {acc.iloc[0]:.1f}% for the 1-epoch run" in with_ref
 
 
+def test_paper_recipe_costs_name_only_the_alphas_a_claim_is_about(tiny_sweep, tmp_path):
+    """Each chapter shows the 200-epoch runs its claim is about (reducing: -30, -10; increasing: 2), each against
+    the reference run, and names the ones still to train."""
+    from selectivity_lib.results import load_results
+
+    runs = load_results(tiny_sweep).runs.set_index(["alpha", "seed"])
+    reference = tiny_sweep / "resnet20" / "alpha=0" / "seed=0"
+    acc0, acc1 = 100 * runs.test_acc[(0.0, 0)], 100 * runs.test_acc[(-1.0, 0)]
+    text = book.paper_recipe_costs(alphas=(-1, 2), paper=tiny_sweep, reference=reference)
+    assert text.startswith(
+        f"alpha = -1 {'cuts' if runs.si_unit_mean[(-1.0, 0)] < runs.si_unit_mean[(0.0, 0)] else 'raises'}"
+    )
+    assert f"reaches {acc1:.1f}% against {acc0:.1f}% at alpha = 0, {abs(acc0 - acc1):.1f} points" in text
+    assert "alpha = 0 cuts" not in text and "alpha = 0 raises" not in text  # runs at other alphas are left out
+    assert text.endswith("(still to train: alpha = 2)")
+    assert book.paper_recipe_costs(alphas=(2,), paper=tiny_sweep, reference=reference) == (
+        "no paper-recipe run at alpha = 2 is complete yet"
+    )
+    assert "reference run is not complete" in book.paper_recipe_costs(paper=tiny_sweep, reference=tmp_path)
+
+
 def test_a_chapter_glues_its_claims_verdicts_from_the_scorecards_rules():
     from types import SimpleNamespace
 
