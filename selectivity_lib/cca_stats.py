@@ -63,23 +63,40 @@ def _distance_cube(d: pd.DataFrame, base: pd.DataFrame) -> tuple[np.ndarray, lis
     return cube, nodes
 
 
-def _complete_networks(cube: np.ndarray, nodes: list) -> tuple[np.ndarray, list]:
-    """The networks of `cube` among which every pair of different seeds has its distance: where some are
-    missing (networks whose weights were gone when the other was added, so their pair was never computed),
-    the network missing the most is left out, again until none is missing. Which networks stay depends only
-    on which distances exist, not on their values, so a test on them is as valid as on all."""
+def _swap_invariant_networks(cube: np.ndarray, nodes: list) -> tuple[np.ndarray, list, np.ndarray]:
+    """The networks of `cube` on which the permutation test is exact, and which of their pairs it reads.
+
+    A pair's distance exists only where both networks had weights when the later one was analysed: networks
+    trained after the others' weights were gone pair only with each other (seeds 3-5 with seeds 3-5, say).
+    The test may read only the pairs that exist, as long as which pairs exist does not change when the two
+    networks of a seed swap labels: then every relabeling reads the same kind of data, and exchangeability
+    under the null carries over. Where a swap would move a network onto a place with other pairs (its seed's
+    twin at alpha = 0 has no weights, say), the network breaking the most of that symmetry is left out, the
+    first in order on a tie, until none breaks it. Which networks stay depends only on which distances exist,
+    never on their values. A pair counts as existing where it has a distance in every layer.
+
+    Returns the kept cube and networks, and the (n, n) mask of the pairs to read: existing, different seeds."""
     nodes = list(nodes)
     seed_of = np.array([s for _, s in nodes])
+    exists = ~np.isnan(cube).any(axis=0) & (seed_of[:, None] != seed_of[None, :])
     keep = np.ones(len(nodes), dtype=bool)
-    other_seed = seed_of[:, None] != seed_of[None, :]
     while True:
-        sub = keep[:, None] & keep[None, :] & other_seed
-        missing = (np.isnan(cube).any(axis=0) & sub).sum(axis=1)
-        if not missing.any():
+        broken = np.zeros(len(nodes), dtype=int)
+        kept = {node: i for i, node in enumerate(nodes) if keep[i]}
+        for (tag, seed), i in kept.items():
+            j = kept.get(("0" if tag == "a" else "a", seed))
+            if tag != "a" or j is None:
+                continue
+            swap = np.arange(len(nodes))
+            swap[[i, j]] = j, i
+            sub = keep[:, None] & keep[None, :]
+            differs = (exists != exists[np.ix_(swap, swap)]) & sub
+            broken += differs.sum(axis=1)
+        if not broken.any():
             break
-        keep[int(np.argmax(missing))] = False  # the first of the most-missing: a fixed, value-blind order
+        keep[int(np.argmax(broken))] = False  # the first of the most-breaking: a fixed, value-blind order
     index = np.flatnonzero(keep)
-    return cube[:, index][:, :, index], [nodes[i] for i in index]
+    return cube[:, index][:, :, index], [nodes[i] for i in index], exists[np.ix_(index, index)]
 
 
 def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, int, str, float]:
@@ -97,34 +114,46 @@ def cca_permutation_test(d: pd.DataFrame, base: pd.DataFrame) -> tuple[float, fl
     seed was run at both alphas, swapping every seed gives the observed value again, so p is never below
     2 / 2^k: 0.5 at 2 seeds, 0.25 at 3, under 0.05 from 6. A network whose seed was run at one alpha only (a
     third seed at alpha = 0, say) keeps its label and breaks that mirror image, and the floor is 1 / 2^k.
+    Where the seeds fall into rounds no pair joins, each round's mirror image ties too: two rounds of 3 seeds
+    have the floor 4 / 64, 3 and 4 seeds 4 / 128. `p_min` is counted, not assumed: the relabelings that sort
+    the pairs as the observed labelling does.
     Up to PERMUTATION_EXACT_MAX_SEEDS seeds every swap is taken;
-    beyond, PERMUTATION_SAMPLES seeded random swaps (p = (1 + hits) / (1 + samples)). Networks some of whose
-    distances were never computed are left out first, the one missing the most at a time
-    (`_complete_networks`), so the test runs on the networks whose pairs are all there; NaN where that leaves
-    the alpha or alpha = 0 fewer than 2 networks, or no seed run at both.
+    beyond, PERMUTATION_SAMPLES seeded random swaps (p = (1 + hits) / (1 + samples)). Where some distances
+    were never computed (seeds 0-2 and seeds 3-5 analysed in different rounds, the first round's weights gone),
+    the statistic averages the pairs that exist, on the networks for which which pairs exist does not depend
+    on the labels (`_swap_invariant_networks`): two such rounds of 3 seeds each are 6 seeds for the test. NaN
+    where that leaves the alpha or alpha = 0 fewer than 2 networks, no seed run at both, or a relabeling
+    without a pair of either kind in some layer.
     """
-    cube, nodes = _complete_networks(*_distance_cube(d, base))
+    cube, nodes, exists = _swap_invariant_networks(*_distance_cube(d, base))
     seeds_a = sorted(s for t, s in nodes if t == "a")
     shared = [s for s in seeds_a if ("0", s) in nodes]
     if len(seeds_a) < 2 or len(nodes) - len(seeds_a) < 2 or not shared:  # 2+ networks at each alpha
         return float("nan"), float("nan"), 0, "none", float("nan")
     tags = np.array([t for t, _ in nodes])
     seed_of = np.array([s for _, s in nodes])
-    pairs = (seed_of[:, None] != seed_of[None, :]) & np.triu(np.ones((len(nodes), len(nodes)), dtype=bool), 1)
+    pairs = exists & np.triu(np.ones((len(nodes), len(nodes)), dtype=bool), 1)
+
+    def same_label(flipped: np.ndarray) -> np.ndarray:
+        group = (tags == "a") ^ np.isin(seed_of, np.asarray(shared)[flipped])  # labelled alpha after the swaps
+        return group[:, None] == group[None, :]
 
     def statistic(flipped: np.ndarray) -> float:
-        group = (tags == "a") ^ np.isin(seed_of, np.asarray(shared)[flipped])  # labelled alpha after the swaps
-        same = group[:, None] == group[None, :]
+        same = same_label(flipped)
         w, c = cube[:, pairs & same], cube[:, pairs & ~same]
-        if np.isnan(w).any() or np.isnan(c).any():
+        if w.size == 0 or c.size == 0:
             return float("nan")
         return float((c.mean(axis=1) / w.mean(axis=1)).mean())
 
     k = len(shared)
     if k <= PERMUTATION_EXACT_MAX_SEEDS:
         flips = [np.array([(m >> i) & 1 for i in range(k)], dtype=bool) for m in range(2**k)]
-        mirrored = len(nodes) == 2 * k  # every network has its seed's twin at the other alpha
-        method, p_min = "exact", min(1.0, (2 if mirrored else 1) / 2**k)
+        # The floor: the relabelings that sort every pair read into "same label" and "across" as the observed
+        # one does give its value again, whatever the distances (swapping every seed, where each network has
+        # its twin; or every seed of one round, where no pair joins two rounds).
+        observed = same_label(flips[0])[pairs]
+        twins = sum(np.array_equal(same_label(f)[pairs], observed) for f in flips)
+        method, p_min = "exact", twins / len(flips)
     else:
         rng = np.random.default_rng(0)
         flips = [np.zeros(k, dtype=bool), *(rng.random(k) < 0.5 for _ in range(PERMUTATION_SAMPLES))]

@@ -44,11 +44,17 @@ def test_cca_ratio_table_keeps_networks_apart():
 
 
 def _cca_rows(
-    cross_mean: float, same_seed_cross: float | None = None, seeds=(0, 1, 2), layers=4, noise=0.01, base: bool = True
+    cross_mean: float,
+    same_seed_cross: float | None = None,
+    seeds=(0, 1, 2),
+    layers=4,
+    noise=0.01,
+    base: bool = True,
+    rng: int = 3,
 ):
     """A CCA table for one network at alpha = -1: within pairs near 0.3, cross pairs near `cross_mean`, and (with
     `base`) alpha = 0's within pairs near 0.3."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(rng)
     rows = []
     for s1, s2 in [(a, b) for a in seeds for b in seeds if a < b]:
         for alpha in (-1.0, 0.0) if base else (-1.0,):
@@ -148,13 +154,75 @@ def test_cca_permutation_test_needs_enough_seeds_for_a_star():
     assert np.isnan(untested.p) and untested.relabelings == 0 and untested.ratio > 1
 
 
-def test_cca_permutation_test_leaves_out_networks_whose_pairs_were_never_computed():
+def _two_rounds(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` as analysed in two rounds, seeds 0-2 and then 3-5 after the first round's weights were gone: no
+    pair joins a network of one round to one of the other."""
+    return table[(table.seed_a < 3) == (table.seed_b < 3)]
+
+
+def _pooled_p(table: pd.DataFrame, shared, fixed=()) -> float:
+    """The exact p of the permutation test, written out: every swap of the `shared` seeds, the seeds in `fixed`
+    having their alpha = 0 network only."""
+    flips = [
+        {**dict(zip(shared, sides, strict=True)), **dict.fromkeys(fixed, "a")}
+        for sides in itertools.product("a0", repeat=len(shared))
+    ]
+    values = np.array([_pooled_statistic(table, f) for f in flips])
+    return float(np.mean(values >= values[0] - 1e-12))  # flips[0] labels every seed's 'a' network alpha
+
+
+def test_cca_permutation_test_joins_two_rounds_of_seeds_whose_cross_pairs_were_never_computed():
+    """Seeds 0-2 and 3-5 at both alphas, each round's pairs computed, none between rounds: which pairs exist
+    does not change when a seed's networks swap labels, so the test reads the pairs that exist and has 6 seeds.
+    Swapping every seed of one round sorts the pairs as the observed labelling does, so 4 of 64 relabelings
+    tie with it: floor 1 / 16, not 2 / 64. A fourth seed in the second round brings it to 4 / 128."""
+    table = _two_rounds(_cca_rows(0.4, seeds=range(6), noise=0.03))
+    row = cca_ratio_table(table).iloc[0]
+    assert row.relabelings == 64 and row.p_min == pytest.approx(4 / 64)
+    assert row.p == pytest.approx(_pooled_p(table, range(6))) == pytest.approx(4 / 64) and stars(row.p) == ""
+    assert row.cross_pairs == 2 * 3 * 2 and row.within_pairs == 2 * 3
+    seven = _two_rounds(_cca_rows(0.4, seeds=range(7), noise=0.03))
+    row = cca_ratio_table(seven).iloc[0]
+    assert row.relabelings == 128 and row.p == row.p_min == pytest.approx(4 / 128) and stars(row.p) == "*"
+
+
+def test_cca_permutation_test_holds_its_level_on_two_rounds_under_the_null():
+    """No effect (every distance drawn alike): the test must reject at its level no more often than that; with
+    two rounds of 3 and 4 seeds, p <= 4/128 has chance 4/128 exactly (each round's mirror image ties). 300
+    tables, binomial sd of the count 3.0."""
+    from selectivity_lib.cca_stats import cca_permutation_test
+
+    ps = []
+    for r in range(300):
+        t = _two_rounds(_cca_rows(0.3, seeds=range(7), layers=2, noise=0.03, rng=100 + r))
+        ps.append(cca_permutation_test(t[t.alpha == -1], t[(t.alpha == 0) & (t.kind == "within")])[0])
+    rejected = int((np.array(ps) < 0.05).sum())
+    assert 2 <= rejected <= 20, rejected  # expected 300 * 4/128 = 9.4
+    assert np.mean(ps) == pytest.approx(0.5 + 2 / 128, abs=0.04)  # under the null, E[p] = (1 + ties) / 2
+
+
+def test_cca_permutation_test_leaves_out_networks_whose_pairs_depend_on_the_label():
+    """A new alpha trained at seeds 0-2 after alpha = 0's seeds 0-2 lost their weights: its networks pair with
+    alpha = 0's seeds 3-5 only, so swapping a seed's labels would move a network onto a place with other pairs.
+    The test leaves networks out until that cannot happen; here that leaves no seed run at both: untested."""
+    table = _cca_rows(0.4, seeds=range(6), noise=0.03)
+    late = (table.alpha == -1) & ((table.seed_a >= 3) | ((table.kind == "within") & (table.seed_b >= 3)))
+    table = table[~late]  # alpha = -1 at seeds 0-2 only
+    table = table[~((table.kind == "cross") & (table.seed_b < 3))]  # no pair with alpha = 0's seeds 0-2
+    table = table[(table.kind == "cross") | ((table.seed_a < 3) == (table.seed_b < 3))]  # alpha = 0 in two rounds
+    row = cca_ratio_table(table).iloc[0]
+    assert np.isnan(row.p) and row.relabelings == 0 and row.ratio > 1
+
+
+def test_cca_permutation_test_keeps_networks_added_later_with_pairs_among_themselves():
     # two alpha = 0 networks added after the others' weights were gone: their pairs with the older networks do
-    # not exist. The test runs on the networks whose pairs are all there, as if the newcomers were not in it.
+    # not exist, but their pair with each other does and keeps its label under every swap, so they stay in the
+    # test. No pair joins them to the others, so swapping every seed still sorts the pairs as observed: the
+    # floor stays 2 / 8, and their pair enters every relabeling's "same label" side.
     table = _cca_rows(0.4, noise=0.03)
     newcomers = table[(table.alpha == 0) & (table.seed_a == 0) & (table.seed_b == 1)].assign(seed_a=3, seed_b=4)
-    row = cca_ratio_table(table).iloc[0]
-    grown = cca_ratio_table(pd.concat([table, newcomers])).iloc[0]
-    assert not np.isnan(grown.p)
-    assert (grown.p, grown.p_min, grown.relabelings) == (row.p, row.p_min, row.relabelings)
-    assert grown.tested_ratio == pytest.approx(row.tested_ratio)
+    grown = pd.concat([table, newcomers.assign(distance=newcomers.distance + 0.1)])
+    row, before = cca_ratio_table(grown).iloc[0], cca_ratio_table(table).iloc[0]
+    assert (row.relabelings, row.p_min) == (8, 2 / 8)
+    assert row.p == pytest.approx(_pooled_p(grown, (0, 1, 2), fixed=(3, 4))) == pytest.approx(2 / 8)
+    assert row.tested_ratio < before.tested_ratio  # their (larger) distance is read
