@@ -44,14 +44,15 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
     from selectivity_lib.grid import EVIDENCE_GRID
 
     configs = sweep_configs(build_parser().parse_args(["sweep", "--profile", "full", "--grid", "evidence"]))
-    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 16 * 3 + 13 * 3 + 8 + 6
+    assert len(configs) == sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID) == 16 * 3 + 13 * 3 + 4 + 8 + 6
     first = len(EVIDENCE_GRID[0].alphas)
     assert [c.alpha for c in configs[:first]] == list(EVIDENCE_GRID[0].alphas)
     assert {c.seed for c in configs[:first]} == {0}
     # then seeds 3-5 at the CCA claim's strongest cases, all three seeds before the other alphas' seed 3
-    strongest = [(c.alpha, c.seed) for c in configs[3 * first : 3 * first + 15]]
-    assert strongest == [(a, s) for s in (3, 4, 5) for a in (0, -1, -3, -10, -30)]
-    assert {c.alpha for c in configs[3 * first + 15 : 3 * first + 39]} == {-0.1, -0.3, 0.1, 0.2, 0.3, 1, 2, 5}
+    strongest = [(c.alpha, c.seed) for c in configs[3 * first : 3 * first + 16]]
+    assert strongest == [*((a, s) for s in (3, 4, 5) for a in (0, -1, -3, -10, -30)), (0, 6)]
+    assert {c.alpha for c in configs[3 * first + 16 : 3 * first + 40]} == {-0.1, -0.3, 0.1, 0.2, 0.3, 1, 2, 5}
+    assert [(c.alpha, c.seed) for c in configs[3 * first + 40 : 3 * first + 43]] == [(0.2, 6), (0.2, 7), (0, 7)]
     assert [(c.model, c.activation) for c in configs[-7:-5]] == [("resnet20", "leaky_relu"), ("vgg16", "relu")]
 
 
@@ -65,6 +66,6 @@ def test_the_evidence_grid_plans_what_the_book_needs():
     assert all(sum(1 for b, _ in planned if b == a) >= 3 for a in alphas)
     for a in (0, -1, -3, -10, -30, -0.1, -0.3, 0.1, 0.2, 0.3):
         assert {seed for b, seed in planned if b == a} >= set(range(6)), a
-    assert seeds_planned("resnet20", "relu") == 6 and seeds_planned("vgg16", "relu") == 2
+    assert seeds_planned("resnet20", "relu") == 8 and seeds_planned("vgg16", "relu") == 2
     places = [(s.model, s.activation, a, seed) for s in EVIDENCE_GRID for a in s.alphas for seed in s.seeds]
     assert len(places) == len(set(places))
