@@ -628,10 +628,17 @@ def cca_ratio(distances: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.axhline(1.0, color="0.5", ls="--", lw=1)
     ax.set_ylabel("CCA distance ratio")
     ax.set_title(title, fontsize=10)
+    floors = table.p_min.dropna()
+    reach = (
+        f"the smallest p these networks allow is {floors.min():.2g}"
+        + (f" to {floors.max():.2g}" if floors.max() > floors.min() else "")
+        + " (p_min in the table)"
+        if not floors.empty
+        else "no alpha is testable yet"
+    )
     note = (
         "large dots: the ratio; small dots: single cross pairs; stars: one-sided permutation test over networks "
-        "(relabelled within seeds) that the ratio exceeds 1 (* p < 0.05); with every seed at both alphas it cannot "
-        "go below 2 / 2^seeds, so under 0.05 only from 6 seeds"
+        f"(relabelled within seeds) that the ratio exceeds 1 (* p < 0.05); {reach}"
     )
     _cca_footnote(fig, distances, note)
     sns.despine(fig)

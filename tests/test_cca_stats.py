@@ -181,6 +181,12 @@ def test_cca_permutation_test_joins_two_rounds_of_seeds_whose_cross_pairs_were_n
     assert row.relabelings == 64 and row.p_min == pytest.approx(4 / 64)
     assert row.p == pytest.approx(_pooled_p(table, range(6))) == pytest.approx(4 / 64) and stars(row.p) == ""
     assert row.cross_pairs == 2 * 3 * 2 and row.within_pairs == 2 * 3
+    fig = plots.cca_ratio(
+        table.assign(profile="full", dataset="cifar10", reduce="mean")
+    )  # the figure's footnote says the floor these networks allow
+    assert any(
+        "the smallest p these networks allow is 0.062 (p_min" in t.get_text().replace("\n", " ") for t in fig.texts
+    )
     seven = _two_rounds(_cca_rows(0.4, seeds=range(7), noise=0.03))
     row = cca_ratio_table(seven).iloc[0]
     assert row.relabelings == 128 and row.p == row.p_min == pytest.approx(4 / 128) and stars(row.p) == "*"
