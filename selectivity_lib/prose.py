@@ -236,7 +236,12 @@ def paper_recipe_costs(alphas=PAPER_RECIPE_ALPHAS, paper: Path | None = None, re
     ]
     pending = [a for a in alphas if runs.empty or a not in set(runs.alpha)]
     which = ", ".join(f"{a:g}" for a in alphas)
-    text = "; ".join(parts) if parts else f"no paper-recipe run at alpha = {which} is complete yet"
+    text = (
+        "; ".join(parts)
+        if parts
+        else f"no paper-recipe run at alpha = {which} is complete yet (it is planned: python -m selectivity_lib sweep "
+        f"--profile paper --alphas {' '.join(f'{a:g}' for a in alphas)} --seeds 0 --out runs/paper)"
+    )
     if pending and parts:
         text += f" (still to train: alpha = {', '.join(f'{a:g}' for a in pending)})"
     return text
