@@ -194,7 +194,7 @@ def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
             if s.model in (a.models or MODELS) and s.activation in (a.activations or ACTIVATIONS)
         ]
         if not specs:
-            parts = ", ".join(f"{s.model} {s.activation}" for s in EVIDENCE_GRID)
+            parts = ", ".join(dict.fromkeys(f"{s.model} {s.activation}" for s in EVIDENCE_GRID))
             raise ConfigError(
                 f"--grid evidence has no {' or '.join(a.models or MODELS)} network with "
                 f"{' or '.join(a.activations or ACTIVATIONS)}: its parts are {parts}"

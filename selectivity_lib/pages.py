@@ -48,8 +48,8 @@ MIN_ALPHAS = 5
 
 def alphas_needed(net: tuple[str, str]) -> int:
     """How many alphas of (model, activation) a profile needs before a chapter shows it (see MIN_ALPHAS)."""
-    planned = [len(spec.alphas) for spec in EVIDENCE_GRID if (spec.model, spec.activation) == net]
-    return min([MIN_ALPHAS, *planned])
+    planned = {a for spec in EVIDENCE_GRID if (spec.model, spec.activation) == net for a in spec.alphas}
+    return min(MIN_ALPHAS, len(planned)) if planned else MIN_ALPHAS
 
 
 def alpha_counts(folder: Path) -> dict[tuple[str, str], int]:
