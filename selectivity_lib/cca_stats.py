@@ -83,13 +83,13 @@ def _swap_invariant_networks(cube: np.ndarray, nodes: list) -> tuple[np.ndarray,
     while True:
         broken = np.zeros(len(nodes), dtype=int)
         kept = {node: i for i, node in enumerate(nodes) if keep[i]}
+        sub = keep[:, None] & keep[None, :]
         for (tag, seed), i in kept.items():
-            j = kept.get(("0" if tag == "a" else "a", seed))
+            j = kept.get(("0", seed))
             if tag != "a" or j is None:
                 continue
             swap = np.arange(len(nodes))
             swap[[i, j]] = j, i
-            sub = keep[:, None] & keep[None, :]
             differs = (exists != exists[np.ix_(swap, swap)]) & sub
             broken += differs.sum(axis=1)
         if not broken.any():

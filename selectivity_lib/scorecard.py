@@ -148,7 +148,10 @@ def _cca_ratio(runs, cca):
 
     def note(r, can):
         if not np.isfinite(r.p):
-            return "untested: without the networks missing distances, too few remain (2 per alpha, 1 seed at both)"
+            return (
+                "untested: without the networks whose pairs depend on the labels, too few remain "
+                "(2 per alpha, 1 seed at both)"
+            )
         return f"p = {r.p:.2g}" if can else f"not testable: p = {r.p:.2g} cannot go below {r.p_min:.2g} at these seeds"
 
     evidence = "; ".join(
