@@ -276,8 +276,9 @@ def cca_experiment(
     `run_key`s) with the same sampling, is kept without touching weights; only new pairs are computed, so the
     table grows as a grid's seeds land, and survives the weights of earlier runs being gone. Pairs of runs no
     longer in the sweep (deleted or retrained) are dropped. A pair that needs a run whose best weights are
-    missing is left out and the rest written (unless that would drop rows of the old table that are not reused:
-    then the old table stays as it was); a RunFolderError then names those runs.
+    missing is left out and the rest written, and a note names the runs lacking weights (the tables' statistics
+    use the pairs that exist). A RunFolderError names them instead when no table could be written, or when a
+    family's old table stays as it was because writing it would drop rows that are not reused.
     Each family is planned (`plan_family`), computed (`compute_family`) and written (`write_family`).
     """
     sweep = Path(sweep)
@@ -286,7 +287,7 @@ def cca_experiment(
     runs = one_recipe(load_results(sweep).runs, where=str(sweep))
     if runs.empty:
         raise RunFolderError(f"no complete runs under {sweep}: train some first")
-    written, missing = {}, set()
+    written, missing, unwritten = {}, set(), []
     params = {"reduce": reduce, "n_images": n_images, "max_datapoints": max_datapoints, "sample_seed": seed}
     for key, family in runs.groupby(FAMILY_KEYS):
         plan = plan_family(sweep, key, family, params, progress)
@@ -297,14 +298,24 @@ def cca_experiment(
         table = write_family(plan, parts, kept, computed, lacking, progress)
         if table is not None:
             written[plan.out] = table
+        elif lacking:
+            unwritten.append(plan.out)
     if missing:
-        raise RunFolderError(
-            f"{len(missing)} run(s) have no {BEST} (trained before weights were committed, or VGG16), "
-            "so the CCA pairs they are in could not "
-            f"be computed: {', '.join(sorted(map(str, missing)))}. Retrain them to compute those pairs "
-            "(move each folder aside and rerun the command that python -m selectivity_lib command FOLDER prints; "
-            "a retrained run gets a new fingerprint, so every pair it is in is computed afresh)"
+        names = sorted(map(str, missing))
+        what = (
+            f"{len(missing)} run(s) have no {BEST} (trained before weights were committed, or VGG16), so the CCA "
+            "pairs they are in could not be computed"
         )
+        retrain = (
+            "Retrain a run to compute its pairs (move its folder aside and rerun the command that "
+            "python -m selectivity_lib command FOLDER prints; a retrained run gets a new fingerprint, so every "
+            "pair it is in is computed afresh)"
+        )
+        if unwritten or not written:
+            kept = f"; {', '.join(map(str, unwritten))} left as it was" if unwritten else ""
+            raise RunFolderError(f"{what}{kept}: {', '.join(names)}. {retrain}")
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        progress(f"note: {what} and were left out: {shown}. {retrain}")
     return written
 
 

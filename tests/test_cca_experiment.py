@@ -94,8 +94,9 @@ def test_cca_analysis_grows_with_the_grid_after_weights_are_gone(tiny_sweep, tmp
     for name in ("alpha=0/seed=0", "alpha=0/seed=1"):
         (root / "resnet20" / name / "best.pt").unlink()
     shutil.move(late, root / "resnet20" / "alpha=-1" / "seed=1")  # seed 1 of alpha -1 lands
-    with pytest.raises(RunFolderError, match=r"1 run\(s\) have no best.pt .*alpha=0/seed=0"):
-        _cca(root)  # its cross pair with alpha 0 seed 0 needs that run's weights
+    notes = []
+    _cca(root, progress=notes.append)  # its cross pair with alpha 0 seed 0 needs that run's weights: left out
+    assert any(n.startswith("note: 1 run(s) have no best.pt") and "alpha=0/seed=0" in n for n in notes)
     grown = pd.read_csv(root / "resnet20" / CCA_FILE, dtype={"run_a": str, "run_b": str})
     assert sorted(set(zip(grown.alpha, grown.kind, grown.pair, strict=True))) == [
         (-1.0, "cross", "0-1"),
