@@ -27,7 +27,16 @@ from .config import (
 from .engines import ENGINES
 from .engines.cluster import CLUSTERS
 from .errors import ConfigError, SelectivityError
-from .grid import EVIDENCE_GRID, epochs_done, grid_configs, grid_status, run_dir, status_table
+from .grid import (
+    EVIDENCE_GRID,
+    describe_grid,
+    epochs_done,
+    grid_configs,
+    grid_status,
+    recipe_clash,
+    run_dir,
+    status_table,
+)
 from .runfolder import is_complete, is_locked
 
 
@@ -242,9 +251,12 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     root = Path(a.out) if a.out else Path("runs") / a.profile
     options = cluster_options(a) if a.engine == "submitit" else None  # checked before anything runs, too
     statuses = grid_status(root, configs, forget_unknown=a.forget_unknown)
+    clash = recipe_clash(root, configs)
     if a.status:
-        print(status_table(statuses, root))
+        print(status_table(statuses, root) + (f"\nwarning: {clash}" if clash else ""))
         return 0
+    if clash and not a.cancel:
+        raise ConfigError(clash)
     if a.cancel:
         from .jobs import cancel_jobs
 
@@ -390,8 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--grid",
         choices=["evidence"],
-        help="evidence: the book's planned grid (ResNet20 at 12 alphas x 3 seeds, leaky-ReLU ResNet20, VGG16), "
-        "in that order, instead of --models/--activations/--alphas/--seeds",
+        help=f"evidence: the book's planned grid at --profile full ({describe_grid()}), in that order, instead "
+        "of --models/--activations/--alphas/--seeds",
     )
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0..n-1 with n from the profile")
     p.add_argument("--out", help="sweep folder (default runs/<profile>)")

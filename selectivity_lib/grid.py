@@ -17,7 +17,7 @@ from pathlib import Path
 from .config import RunConfig, make_config
 from .errors import ConfigError, RunFolderError
 from .jobs import JOB, read_job, recorded_job, slurm_states
-from .runfolder import HISTORY, check_reusable, is_locked
+from .runfolder import CONFIG, HISTORY, check_reusable, is_locked, read_record
 
 # Grid states of a run folder.
 COMPLETE, PARTIAL, NEW, CONFLICT = "complete", "partial", "not started", "conflict"
@@ -209,6 +209,33 @@ def grid_status(root: str | Path, configs: list[RunConfig], forget_unknown: bool
     return [run_status(r, forget_unknown, states) for r in runs]
 
 
+_RUN_IDENTITY = {"model", "activation", "slope", "alpha", "seed"}
+
+
+def recipe_clash(root: str | Path, configs: list[RunConfig]) -> str | None:
+    """Why training `configs` under `root` would leave two recipes of one network in that tree (which every
+    table, figure and `analyse` refuse to average), or None. Each network's planned recipe (its experiment
+    fields but the network, alpha and seed) is compared with the run records already in its folder, complete
+    or not; runs another process is writing are read as they are."""
+    for arch, planned in itertools.groupby(configs, key=lambda c: run_dir(root, c).parent.parent):
+        first = next(planned).experiment_fields()
+        recipe = {k: v for k, v in first.items() if k not in _RUN_IDENTITY}
+        for record_file in sorted(arch.glob(f"alpha=*/seed=*/{CONFIG}")):
+            try:
+                saved = read_record(record_file.parent)["config"]
+            except RunFolderError:
+                continue  # a damaged record is the run's own conflict, reported by `plan`
+            diffs = [f"{k}: {saved[k]!r} there, {v!r} here" for k, v in recipe.items() if k in saved and saved[k] != v]
+            if diffs:
+                return (
+                    f"{arch} holds runs of another recipe ({'; '.join(diffs[:4])}; e.g. {record_file.parent}): "
+                    "this sweep would mix two recipes of one network in that tree, which the tables, figures and "
+                    "analyse refuse to average. Pass the flags those runs were trained with (their config.json), "
+                    "or choose another --out"
+                )
+    return None
+
+
 def status_table(statuses: list[RunStatus], root: Path) -> str:
     """The grid as text: one line per run with its state, job id and note."""
     rows = [("run", "state", "job", "note")]
@@ -219,6 +246,24 @@ def status_table(statuses: list[RunStatus], root: Path) -> str:
     counts = Counter(s.state for s in statuses)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     return "\n".join([*lines, f"{len(statuses)} runs: {summary}"])
+
+
+def describe_grid(specs=EVIDENCE_GRID) -> str:
+    """The grid in a line: per network, its alphas and the seeds each has, and the number of runs."""
+    parts = {}
+    for s in specs:
+        per_alpha = parts.setdefault(arch_label(s.model, s.activation, s.slope or 0.0), Counter())
+        per_alpha.update(a for a in s.alphas for _ in s.seeds)
+    lines = []
+    for arch, per_alpha in parts.items():
+        counts = Counter(per_alpha.values())
+        seeds = ", ".join(f"{n} at {k} seeds" for k, n in sorted(counts.items()))
+        lines.append(
+            f"{arch}: {len(per_alpha)} alphas ({seeds})"
+            if len(counts) > 1
+            else f"{arch}: {len(per_alpha)} alphas x {next(iter(counts))} seeds"
+        )
+    return f"{'; '.join(lines)}; {sum(len(s.alphas) * len(s.seeds) for s in specs)} runs"
 
 
 def seeds_planned(model: str, activation: str, specs=EVIDENCE_GRID) -> int:

@@ -69,3 +69,27 @@ def test_the_evidence_grid_plans_what_the_book_needs():
     assert seeds_planned("resnet20", "relu") == 8 and seeds_planned("vgg16", "relu") == 2
     places = [(s.model, s.activation, a, seed) for s in EVIDENCE_GRID for a in s.alphas for seed in s.seeds]
     assert len(places) == len(set(places))
+
+
+def test_a_sweep_refuses_to_add_a_second_recipe_to_a_tree(tmp_path, capsys):
+    """A sweep whose recipe differs from the runs already in its tree (here: another learning rate) stops before
+    training anything, names the differing field, and leaves the tree as it was; `--status` warns instead."""
+    assert main(tiny_sweep_args(tmp_path, ("0",))) == 0
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main([*tiny_sweep_args(tmp_path, ("-1",)), "--lr", "0.05"]) == 2
+    err = capsys.readouterr().err
+    assert "holds runs of another recipe (lr: 0.1 there, 0.05 here" in err and "choose another --out" in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing trained or written
+    assert main([*tiny_sweep_args(tmp_path, ("-1",)), "--lr", "0.05", "--status"]) == 0
+    assert "warning: " in capsys.readouterr().out
+    assert main(tiny_sweep_args(tmp_path, ("-1",))) == 0  # the same recipe at a new alpha is welcome
+    assert (tmp_path / "resnet20" / "alpha=-1" / "seed=0" / "metrics.json").is_file()
+
+
+def test_the_grid_describes_itself():
+    from selectivity_lib.grid import GridSpec, describe_grid
+
+    specs = (GridSpec("resnet20", "relu", None, (0, -1), (0, 1)), GridSpec("resnet20", "relu", None, (0,), (2,)))
+    assert describe_grid(specs) == "resnet20: 2 alphas (1 at 2 seeds, 1 at 3 seeds); 5 runs"
+    assert describe_grid(specs[:1]) == "resnet20: 2 alphas x 2 seeds; 4 runs"
+    assert describe_grid().endswith(f"; {sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID)} runs")

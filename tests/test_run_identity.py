@@ -81,9 +81,16 @@ def test_sweep_reports_a_folder_of_another_recipe_as_a_conflict_and_leaves_it(on
             str(root),
         ]
     )
-    out = capsys.readouterr()
-    assert code == 1 and "0 already complete" in out.out and "1 conflicting" in out.out
+    out = capsys.readouterr()  # refused before planning any training: the tree holds the other recipe
+    assert code == 2 and "holds runs of another recipe" in out.err
     assert "epochs: 2 there, 3 here" in out.err
+    assert listing(root) == before
+    code = main(
+        ["sweep", "--engine", "inprocess", *S, "--epochs", "3", "--lr", "0.05", "--alphas", "0"]
+        + ["--seeds", "0", "--out", str(root), "--status"]
+    )
+    out = capsys.readouterr()
+    assert code == 0 and "conflict" in out.out and "epochs: 2 there, 3 here" in out.out
     assert listing(root) == before
 
 
