@@ -248,15 +248,19 @@ def status_table(statuses: list[RunStatus], root: Path) -> str:
     return "\n".join([*lines, f"{len(statuses)} runs: {summary}"])
 
 
+def seeds_per_alpha(specs=EVIDENCE_GRID) -> dict[tuple, Counter]:
+    """Per network (model, activation, slope) of a grid, in grid order: the seeds planned at each alpha."""
+    nets: dict[tuple, Counter] = {}
+    for s in specs:
+        nets.setdefault((s.model, s.activation, s.slope), Counter()).update(a for a in s.alphas for _ in s.seeds)
+    return nets
+
+
 def describe_grid(specs=EVIDENCE_GRID) -> str:
     """The grid in a line: per network, its alphas and the seeds each has, and the number of runs."""
-    parts = {}
-    for s in specs:
-        per_alpha = parts.setdefault(arch_label(s.model, s.activation, s.slope or 0.0), Counter())
-        per_alpha.update(a for a in s.alphas for _ in s.seeds)
     lines = []
-    for arch, per_alpha in parts.items():
-        counts = Counter(per_alpha.values())
+    for (model, activation, slope), per_alpha in seeds_per_alpha(specs).items():
+        arch, counts = arch_label(model, activation, slope or 0.0), Counter(per_alpha.values())
         seeds = ", ".join(f"{n} at {k} seeds" for k, n in sorted(counts.items()))
         lines.append(
             f"{arch}: {len(per_alpha)} alphas ({seeds})"
@@ -268,10 +272,8 @@ def describe_grid(specs=EVIDENCE_GRID) -> str:
 
 def seeds_planned(model: str, activation: str, specs=EVIDENCE_GRID) -> int:
     """The most seeds the grid plans at any one alpha of (model, activation)."""
-    per_alpha = Counter(
-        a for s in specs if (s.model, s.activation) == (model, activation) for a in s.alphas for _ in s.seeds
-    )
-    return max(per_alpha.values(), default=0)
+    nets = seeds_per_alpha(specs).items()
+    return max((n for (m, a, _), per in nets if (m, a) == (model, activation) for n in per.values()), default=0)
 
 
 def grid_progress(root: str | Path, profile: str, specs=EVIDENCE_GRID, **fields) -> list[dict]:
