@@ -33,6 +33,7 @@ from .grid import (
     epochs_done,
     grid_configs,
     grid_status,
+    planned_alphas,
     recipe_clash,
     run_dir,
     status_table,
@@ -203,7 +204,7 @@ def sweep_configs(a: argparse.Namespace) -> list[RunConfig]:
             if s.model in (a.models or MODELS) and s.activation in (a.activations or ACTIVATIONS)
         ]
         if not specs:
-            parts = ", ".join(dict.fromkeys(f"{s.model} {s.activation}" for s in EVIDENCE_GRID))
+            parts = ", ".join(f"{model} {activation}" for model, activation in planned_alphas())
             raise ConfigError(
                 f"--grid evidence has no {' or '.join(a.models or MODELS)} network with "
                 f"{' or '.join(a.activations or ACTIVATIONS)}: its parts are {parts}"

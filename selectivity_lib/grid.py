@@ -256,6 +256,15 @@ def seeds_per_alpha(specs=EVIDENCE_GRID) -> dict[tuple, Counter]:
     return nets
 
 
+def planned_alphas(specs=EVIDENCE_GRID) -> dict[tuple[str, str], list[float]]:
+    """Per network (model, activation) of a grid, once each in grid order (leaky ReLU's slopes together):
+    the alphas planned for it."""
+    nets: dict[tuple[str, str], dict] = {}
+    for (model, activation, _), per_alpha in seeds_per_alpha(specs).items():
+        nets.setdefault((model, activation), {}).update(dict.fromkeys(per_alpha))
+    return {net: list(alphas) for net, alphas in nets.items()}
+
+
 def describe_grid(specs=EVIDENCE_GRID) -> str:
     """The grid in a line: per network, its alphas and the seeds each has, and the number of runs."""
     lines = []

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .cca_experiment import CCA_FILE, load_cca
 from .config import PROFILES
-from .grid import EVIDENCE_GRID
+from .grid import planned_alphas
 from .results import (
     Results,
     describe,
@@ -48,7 +48,7 @@ MIN_ALPHAS = 5
 
 def alphas_needed(net: tuple[str, str]) -> int:
     """How many alphas of (model, activation) a profile needs before a chapter shows it (see MIN_ALPHAS)."""
-    planned = {a for spec in EVIDENCE_GRID if (spec.model, spec.activation) == net for a in spec.alphas}
+    planned = planned_alphas().get(net)
     return min(MIN_ALPHAS, len(planned)) if planned else MIN_ALPHAS
 
 

@@ -93,3 +93,15 @@ def test_the_grid_describes_itself():
     assert describe_grid(specs) == "resnet20: 2 alphas (1 at 2 seeds, 1 at 3 seeds); 5 runs"
     assert describe_grid(specs[:1]) == "resnet20: 2 alphas x 2 seeds; 4 runs"
     assert describe_grid().endswith(f"; {sum(len(s.alphas) * len(s.seeds) for s in EVIDENCE_GRID)} runs")
+
+
+def test_each_network_of_a_grid_lists_its_alphas_once():
+    from selectivity_lib.grid import GridSpec, planned_alphas
+
+    specs = (
+        GridSpec("resnet20", "relu", None, (0, -1), (0, 1)),
+        GridSpec("resnet20", "leaky_relu", 0.5, (0, 1), (0,)),
+        GridSpec("resnet20", "relu", None, (0, 2), (2,)),
+        GridSpec("resnet20", "leaky_relu", 0.3, (1, 5), (0,)),  # a second slope is the same network here
+    )
+    assert planned_alphas(specs) == {("resnet20", "relu"): [0, -1, 2], ("resnet20", "leaky_relu"): [0, 1, 5]}
