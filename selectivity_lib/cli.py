@@ -35,6 +35,7 @@ from .grid import (
     grid_status,
     planned_alphas,
     recipe_clash,
+    run_clash,
     run_dir,
     status_table,
 )
@@ -181,6 +182,9 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     cfg = train_config(a)
     out = Path(a.out) if a.out else run_dir(Path("runs") / a.profile, cfg)
+    clash = run_clash(out, cfg)
+    if clash:
+        raise ConfigError(clash)
     start = time.perf_counter()
     m = train_run(cfg, out, progress=a.progress)
     print(

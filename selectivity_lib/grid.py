@@ -212,28 +212,48 @@ def grid_status(root: str | Path, configs: list[RunConfig], forget_unknown: bool
 _RUN_IDENTITY = {"model", "activation", "slope", "alpha", "seed"}
 
 
+def _other_recipe(arch: Path, config: RunConfig, skip: Path | None = None) -> str | None:
+    """Where a run record in network folder `arch` (but `skip`) has another recipe than `config` (its
+    experiment fields but the network, alpha and seed): the differing fields and that run. Runs another process
+    is writing are read as they are."""
+    recipe = {k: v for k, v in config.experiment_fields().items() if k not in _RUN_IDENTITY}
+    for record_file in sorted(arch.glob(f"alpha=*/seed=*/{CONFIG}")):
+        if skip is not None and record_file.parent.resolve() == skip.resolve():
+            continue
+        try:
+            saved = read_record(record_file.parent)["config"]
+        except RunFolderError:
+            continue  # a damaged record is the run's own conflict, reported by `plan` or the trainer
+        diffs = [f"{k}: {saved[k]!r} there, {v!r} here" for k, v in recipe.items() if k in saved and saved[k] != v]
+        if diffs:
+            return (
+                f"{arch} holds runs of another recipe ({'; '.join(diffs[:4])}; e.g. {record_file.parent}): "
+                "training here would mix two recipes of one network in that tree, which the tables, figures and "
+                "analyse refuse to average. Pass the flags those runs were trained with (their config.json), "
+                "or choose another --out"
+            )
+    return None
+
+
 def recipe_clash(root: str | Path, configs: list[RunConfig]) -> str | None:
     """Why training `configs` under `root` would leave two recipes of one network in that tree (which every
-    table, figure and `analyse` refuse to average), or None. Each network's planned recipe (its experiment
-    fields but the network, alpha and seed) is compared with the run records already in its folder, complete
-    or not; runs another process is writing are read as they are."""
+    table, figure and `analyse` refuse to average), or None. Each network's planned recipe is compared with
+    the run records already in its folder, complete or not."""
     for arch, planned in itertools.groupby(configs, key=lambda c: run_dir(root, c).parent.parent):
-        first = next(planned).experiment_fields()
-        recipe = {k: v for k, v in first.items() if k not in _RUN_IDENTITY}
-        for record_file in sorted(arch.glob(f"alpha=*/seed=*/{CONFIG}")):
-            try:
-                saved = read_record(record_file.parent)["config"]
-            except RunFolderError:
-                continue  # a damaged record is the run's own conflict, reported by `plan`
-            diffs = [f"{k}: {saved[k]!r} there, {v!r} here" for k, v in recipe.items() if k in saved and saved[k] != v]
-            if diffs:
-                return (
-                    f"{arch} holds runs of another recipe ({'; '.join(diffs[:4])}; e.g. {record_file.parent}): "
-                    "this sweep would mix two recipes of one network in that tree, which the tables, figures and "
-                    "analyse refuse to average. Pass the flags those runs were trained with (their config.json), "
-                    "or choose another --out"
-                )
+        clash = _other_recipe(arch, next(planned))
+        if clash:
+            return clash
     return None
+
+
+def run_clash(out: str | Path, config: RunConfig) -> str | None:
+    """`recipe_clash` for one run trained into `out` (`train`): where `out` is a run folder of a tree
+    (.../<network>/alpha=A/seed=S), the recipes of the other runs in its network folder; elsewhere None. The
+    folder's own record is the trainer's to check (it refuses another config there)."""
+    out = Path(out)
+    if not (out.name.startswith("seed=") and out.parent.name.startswith("alpha=")):
+        return None
+    return _other_recipe(out.parent.parent, config, skip=out)
 
 
 def status_table(statuses: list[RunStatus], root: Path) -> str:

@@ -33,8 +33,10 @@ def test_grid_progress_counts_only_the_planned_configs(tmp_path):
 
     spec = GridSpec("resnet20", "relu", None, (0, -1), (0, 1))
     assert main(tiny_sweep_args(tmp_path, ("0", "-1"))) == 0
-    other = ["--alpha", "0", "--seed", "1", "--lr", "0.05", "--out", str(tmp_path / "resnet20" / "alpha=0" / "seed=1")]
-    assert main(["train", *TINY_RUN, "--epochs", "1", "--val-size", "500", *other]) == 0  # another config there
+    # another config at a planned place (`train` refuses to put it there, so it is trained aside and moved in)
+    other = ["--alpha", "0", "--seed", "1", "--lr", "0.05", "--out", str(tmp_path / "aside")]
+    assert main(["train", *TINY_RUN, "--epochs", "1", "--val-size", "500", *other]) == 0
+    (tmp_path / "aside").rename(tmp_path / "resnet20" / "alpha=0" / "seed=1")
     (row,) = grid_progress(
         tmp_path, "smoke", (spec,), dataset="synthetic", epochs=1, val_size=500, train_subset=200, batch_size=64
     )
@@ -82,6 +84,12 @@ def test_a_sweep_refuses_to_add_a_second_recipe_to_a_tree(tmp_path, capsys):
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing trained or written
     assert main([*tiny_sweep_args(tmp_path, ("-1",)), "--lr", "0.05", "--status"]) == 0
     assert "warning: " in capsys.readouterr().out
+    # one run trained into a folder of the tree is held to the same rule (its own folder is the trainer's)
+    into = tmp_path / "resnet20" / "alpha=-1" / "seed=0"
+    tiny_train = ["train", *TINY_RUN, "--epochs", "1", "--val-size", "500", "--alpha", "-1", "--out", str(into)]
+    assert main([*tiny_train, "--lr", "0.05"]) == 2
+    assert "holds runs of another recipe (lr: 0.1 there, 0.05 here" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert main(tiny_sweep_args(tmp_path, ("-1",))) == 0  # the same recipe at a new alpha is welcome
     assert (tmp_path / "resnet20" / "alpha=-1" / "seed=0" / "metrics.json").is_file()
 
