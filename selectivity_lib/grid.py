@@ -217,8 +217,9 @@ def _other_recipe(arch: Path, config: RunConfig, skip: Path | None = None) -> st
     experiment fields but the network, alpha and seed): the differing fields and that run. Runs another process
     is writing are read as they are."""
     recipe = {k: v for k, v in config.experiment_fields().items() if k not in _RUN_IDENTITY}
+    skip = skip.resolve() if skip is not None else None
     for record_file in sorted(arch.glob(f"alpha=*/seed=*/{CONFIG}")):
-        if skip is not None and record_file.parent.resolve() == skip.resolve():
+        if record_file.parent.resolve() == skip:
             continue
         try:
             saved = read_record(record_file.parent)["config"]
@@ -239,11 +240,10 @@ def recipe_clash(root: str | Path, configs: list[RunConfig]) -> str | None:
     """Why training `configs` under `root` would leave two recipes of one network in that tree (which every
     table, figure and `analyse` refuse to average), or None. Each network's planned recipe is compared with
     the run records already in its folder, complete or not."""
-    for arch, planned in itertools.groupby(configs, key=lambda c: run_dir(root, c).parent.parent):
-        clash = _other_recipe(arch, next(planned))
-        if clash:
-            return clash
-    return None
+    first: dict[Path, RunConfig] = {}  # one network folder, read once, however the grid interleaves networks
+    for c in configs:
+        first.setdefault(run_dir(root, c).parent.parent, c)
+    return next(filter(None, (_other_recipe(arch, c) for arch, c in first.items())), None)
 
 
 def run_clash(out: str | Path, config: RunConfig) -> str | None:
