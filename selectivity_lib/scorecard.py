@@ -632,6 +632,46 @@ FOLLOWUP_CLAIMS = [
 ]
 
 
+# An exploratory cut, not part of any rule: a network that gets few clean images right has little left for a
+# corruption to take, so its corrupted / clean ratio sits near 1 whatever its selectivity does.
+COLLAPSED_BELOW = 50.0  # clean accuracy (%) on the analysed images
+
+
+def average_case_without_collapsed(summary: pd.DataFrame, below: float = COLLAPSED_BELOW) -> str:
+    """A sentence on how the average-case trend reads without the networks whose clean accuracy is under
+    `below` percent: which they are, their ratios, and the average-case test over the others. Descriptive
+    only: the verdict stays the rule's, over every analysed network."""
+    runs = summary.dropna(subset=["corruption_rel"]) if not summary.empty else summary
+    if runs.empty:
+        return "No network has been analysed yet."
+    low = runs[runs.clean < below]
+    if low.empty:
+        return f"Every analysed network has clean accuracy of {below:g}% or more, so none is left out here."
+    rest = runs[runs.clean >= below]
+    def span(values, digits: int) -> str:
+        lo, hi = f"{values.min():.{digits}f}", f"{values.max():.{digits}f}"
+        return lo if lo == hi else f"{lo}-{hi}"
+
+    which = ", ".join(
+        f"alpha = {a:g} ({len(g)} network{'s' if len(g) > 1 else ''}, {span(g.clean, 0)}% clean, "
+        f"ratio {span(g.corruption_rel, 2)})"
+        for a, g in low.groupby("alpha")
+    )
+    text = (
+        f"{len(low)} of the {len(runs)} analysed networks have clean accuracy under {below:g}% on the analysed "
+        f"images: {which}; the other networks' ratios lie between {rest.corruption_rel.min():.2f} and "
+        f"{rest.corruption_rel.max():.2f}."
+    )
+    if len(rest) < MIN_RUNS or rest.alpha.nunique() < MIN_ALPHAS:
+        return f"{text} The other {len(rest)} are too few for the trend test."
+    rho, p, floor = spearman_test(rest.alpha, rest.corruption_rel, "less")
+    return (
+        f"{text} Over the other {len(rest)} networks, the rule's test gives Spearman rho {rho:+.2f}, one-sided "
+        f"permutation p = {p:.2g} (smallest possible {floor:.1g}), against rho "
+        f"{sps.spearmanr(runs.alpha, runs.corruption_rel).statistic:+.2f} over all {len(runs)}."
+    )
+
+
 def followup_scorecard(summary: pd.DataFrame | None) -> pd.DataFrame:
     """The follow-up's claims, scored as `scorecard` scores the paper's, on `robustness.run_summary` of the
     ResNet20 ReLU runs of one profile."""

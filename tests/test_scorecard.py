@@ -13,6 +13,7 @@ from selectivity_lib.scorecard import (
     NOT_RUN,
     NOT_TESTABLE,
     PARTLY,
+    average_case_without_collapsed,
     followup_scorecard,
     leaky_losses,
     scorecard,
@@ -311,6 +312,24 @@ def test_followup_claims_say_when_runs_are_too_few_to_decide():
     )
     assert set(followup_verdicts(three)) == {NOT_RUN}
     assert set(followup_verdicts(pd.DataFrame())) == {NOT_RUN}
+
+
+def test_collapsed_networks_are_set_aside_in_a_description_not_in_the_verdict():
+    # corrupted / clean falls with alpha, but the alpha = 5 networks keep little clean accuracy and lose none of it
+    runs = followup_summary(
+        lambda a: 0.95 if a == 5 else 0.85 - 0.01 * a, lambda a: 0, lambda a: 0, lambda a: 1, lambda a: 0, seeds=3
+    )
+    runs["clean"] = np.where(runs.alpha == 5, 22.0, 84.0)
+    assert followup_verdicts(runs)["average-case"] == PARTLY  # the rule, over every network
+    text = average_case_without_collapsed(runs)
+    assert text.startswith("3 of the 15 analysed networks have clean accuracy under 50%")
+    assert "alpha = 5 (3 networks, 22% clean, ratio 0.95)" in text
+    rho, p, _ = spearman_test(runs.alpha[runs.alpha < 5], runs.corruption_rel[runs.alpha < 5], "less")
+    assert rho == pytest.approx(-1, abs=0.05) and f"rho {rho:+.2f}, one-sided permutation p = {p:.2g}" in text
+    assert "Over the other 12 networks" in text
+    runs["clean"] = 84.0
+    assert average_case_without_collapsed(runs).startswith("Every analysed network has clean accuracy of 50% or more")
+    assert "too few" in average_case_without_collapsed(runs.assign(clean=np.where(runs.alpha >= 0, 10.0, 80.0)))
 
 
 def test_spearman_permutation_test_is_exact_at_small_n():
