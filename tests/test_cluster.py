@@ -61,7 +61,9 @@ def test_local_cluster_runs_processes_and_packs_runs(tmp_path, capsys):
     assert "started job" in capsys.readouterr().out
 
 
-def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path):
+def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path, capsys, monkeypatch):
+    import torch
+
     env = os.environ | {"OMP_NUM_THREADS": "2"}  # the same threads in every process: the same arithmetic
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     cli = [sys.executable, "-m", "selectivity_lib"]
@@ -77,17 +79,20 @@ def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path):
     os.kill(int((run / LOCK).read_text()), signal.SIGKILL)  # the job's trainer (its pid is in the lock), not the sweep
     assert proc.wait(timeout=60) == 1
     assert not (run / METRICS).exists(), "the run finished before it could be killed"
-    status = subprocess.run(
-        cli + sweep(killed, "--status", alphas=("-1",), epochs="5"), env=env, capture_output=True, text=True
-    )
-    assert "failed" in status.stdout and "epoch" in status.stdout
-    subprocess.run(cli + args, env=env, check=True, capture_output=True)
-    subprocess.run(
-        cli + sweep(straight, "--cluster", "local", alphas=("-1",), epochs="5"),
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    # The rest in this process (each Python started costs seconds): the status, the resubmitting sweep (its job
+    # still a process of its own), and the uninterrupted run, on debug's in-process executor at the same threads.
+    capsys.readouterr()
+    assert main(sweep(killed, "--status", alphas=("-1",), epochs="5")) == 0
+    status = capsys.readouterr().out
+    assert "failed" in status and "epoch" in status
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert main(args) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert main(sweep(straight, "--cluster", "debug", alphas=("-1",), epochs="5")) == 0
+    finally:
+        torch.set_num_threads(threads)
     (a,), (b,) = metrics(killed).values(), metrics(straight).values()
     for key in ("test_acc", "test_loss", "mu_si", "best_epoch", "epochs_trained"):
         assert a[key] == pytest.approx(b[key], rel=1e-6), key
