@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
+import torch
 from conftest import TINY_RUN
 
 from selectivity_lib.cli import main
@@ -61,13 +63,25 @@ def test_local_cluster_runs_processes_and_packs_runs(tmp_path, capsys):
     assert "started job" in capsys.readouterr().out
 
 
-def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path, capsys, monkeypatch):
-    import torch
+@contextmanager
+def two_threads():
+    """torch at two intra-op threads, as a process started with OMP_NUM_THREADS=2 has: a run in this process
+    then does the arithmetic of one in a process of its own."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
+
+def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path, capsys, monkeypatch):
     env = os.environ | {"OMP_NUM_THREADS": "2"}  # the same threads in every process: the same arithmetic
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     cli = [sys.executable, "-m", "selectivity_lib"]
-    args = sweep(killed, "--cluster", "local", alphas=("-1",), epochs="5")
+    # fp32 throughout: the runs in this process would otherwise follow --cpu-bf16, the job's processes the CPU
+    five = dict(alphas=("-1",), epochs="5")
+    args = sweep(killed, "--cluster", "local", "--amp", "off", **five)
     proc = subprocess.Popen(cli + args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = killed / "resnet20" / "alpha=-1" / "seed=0"
     deadline = time.time() + 180
@@ -82,17 +96,13 @@ def test_killed_job_is_resubmitted_and_ends_as_an_uninterrupted_run(tmp_path, ca
     # The rest in this process (each Python started costs seconds): the status, the resubmitting sweep (its job
     # still a process of its own), and the uninterrupted run, on debug's in-process executor at the same threads.
     capsys.readouterr()
-    assert main(sweep(killed, "--status", alphas=("-1",), epochs="5")) == 0
+    assert main(sweep(killed, "--status", "--amp", "off", **five)) == 0
     status = capsys.readouterr().out
     assert "failed" in status and "epoch" in status
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert main(args) == 0
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        assert main(sweep(straight, "--cluster", "debug", alphas=("-1",), epochs="5")) == 0
-    finally:
-        torch.set_num_threads(threads)
+    with two_threads():
+        assert main(sweep(straight, "--cluster", "debug", "--amp", "off", **five)) == 0
     (a,), (b,) = metrics(killed).values(), metrics(straight).values()
     for key in ("test_acc", "test_loss", "mu_si", "best_epoch", "epochs_trained"):
         assert a[key] == pytest.approx(b[key], rel=1e-6), key
