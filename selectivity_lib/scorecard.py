@@ -648,6 +648,7 @@ def average_case_without_collapsed(summary: pd.DataFrame, below: float = COLLAPS
     if low.empty:
         return f"Every analysed network has clean accuracy of {below:g}% or more, so none is left out here."
     rest = runs[runs.clean >= below]
+
     def span(values, digits: int) -> str:
         lo, hi = f"{values.min():.{digits}f}", f"{values.max():.{digits}f}"
         return lo if lo == hi else f"{lo}-{hi}"
