@@ -633,7 +633,7 @@ FOLLOWUP_CLAIMS = [
 
 
 # An exploratory cut, not part of any rule: a network that gets few clean images right has little left for a
-# corruption to take, so its corrupted / clean ratio sits near 1 whatever its selectivity does.
+# corruption to take, so its corrupted / clean ratio can sit near 1 whatever its selectivity does.
 COLLAPSED_BELOW = 50.0  # clean accuracy (%) on the analysed images
 
 
