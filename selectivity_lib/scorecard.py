@@ -506,23 +506,35 @@ def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
 MIN_RUNS, MIN_ALPHAS = 4, 3  # a trend needs at least this many runs over this many alphas
 
 
+def _rank_correlation(a, b, axis=-1):
+    """Pearson correlation of ranks `a` and `b` over `axis` (vectorized for a permutation test's resamples):
+    Spearman's rho."""
+    a, b = a - a.mean(axis=axis, keepdims=True), b - b.mean(axis=axis, keepdims=True)
+    return (a * b).sum(axis=axis) / np.sqrt((a * a).sum(axis=axis) * (b * b).sum(axis=axis))
+
+
+def _too_few_for_a_trend(runs: pd.DataFrame) -> str | None:
+    """Why `runs` cannot carry a trend test (too few runs or alphas), or None where they can."""
+    if len(runs) < MIN_RUNS or runs.alpha.nunique() < MIN_ALPHAS:
+        return (
+            f"{len(runs)} analysed run(s) at {runs.alpha.nunique()} alpha(s); the rule needs {MIN_RUNS}+ runs at "
+            f"{MIN_ALPHAS}+ alphas"
+        )
+    return None
+
+
 def spearman_test(x, y, alternative: str) -> tuple[float, float, float]:
     """(Spearman rho, one-sided p, smallest p these values allow) of a trend of `y` in `x` over runs, by a
     permutation test of the pairing: exact over every pairing up to 8 runs, else 20,000 seeded resamples. Valid at any n
     (the t approximation scipy's spearmanr uses is not, at a handful of runs)."""
     x, y = sps.rankdata(np.asarray(x, float)), sps.rankdata(np.asarray(y, float))
-
-    def rho_of(a, b, axis=-1):  # Pearson correlation of the ranks, over `axis` (vectorized for the resamples)
-        a, b = a - a.mean(axis=axis, keepdims=True), b - b.mean(axis=axis, keepdims=True)
-        return (a * b).sum(axis=axis) / np.sqrt((a * a).sum(axis=axis) * (b * b).sum(axis=axis))
-
-    rho = rho_of(x, y)
+    rho = _rank_correlation(x, y)
     exact = len(x) <= 8
 
     def p_of(a, b) -> float:
         return sps.permutation_test(
             (a, b),
-            rho_of,
+            _rank_correlation,
             permutation_type="pairings",
             vectorized=True,
             alternative=alternative,
@@ -538,9 +550,8 @@ def spearman_test(x, y, alternative: str) -> tuple[float, float, float]:
 
 def _trend(summary: pd.DataFrame, value: str, sign: int, what: str) -> tuple[str, str]:
     runs = summary.dropna(subset=[value])
-    if len(runs) < MIN_RUNS or runs.alpha.nunique() < MIN_ALPHAS:
-        have = f"{len(runs)} analysed run(s) at {runs.alpha.nunique()} alpha(s)"
-        return NOT_RUN, f"{have}; the rule needs {MIN_RUNS}+ runs at {MIN_ALPHAS}+ alphas"
+    if why := _too_few_for_a_trend(runs):
+        return NOT_RUN, why
     rho, p, floor = spearman_test(runs.alpha, runs[value], "greater" if sign > 0 else "less")
     means = runs.groupby("alpha")[value].mean()
     evidence = (
@@ -663,13 +674,13 @@ def average_case_without_collapsed(summary: pd.DataFrame, below: float = COLLAPS
         f"images: {which}; the other networks' ratios lie between {rest.corruption_rel.min():.2f} and "
         f"{rest.corruption_rel.max():.2f}."
     )
-    if len(rest) < MIN_RUNS or rest.alpha.nunique() < MIN_ALPHAS:
+    if _too_few_for_a_trend(rest):
         return f"{text} The other {len(rest)} are too few for the trend test."
     rho, p, floor = spearman_test(rest.alpha, rest.corruption_rel, "less")
+    rho_all = _rank_correlation(sps.rankdata(runs.alpha), sps.rankdata(runs.corruption_rel))
     return (
         f"{text} Over the other {len(rest)} networks, the rule's test gives Spearman rho {rho:+.2f}, one-sided "
-        f"permutation p = {p:.2g} (smallest possible {floor:.1g}), against rho "
-        f"{sps.spearmanr(runs.alpha, runs.corruption_rel).statistic:+.2f} over all {len(runs)}."
+        f"permutation p = {p:.2g} (smallest possible {floor:.1g}), against rho {rho_all:+.2f} over all {len(runs)}."
     )
 
 
