@@ -236,15 +236,29 @@ def paper_recipe_costs(alphas=PAPER_RECIPE_ALPHAS, paper: Path | None = None, re
     ]
     pending = [a for a in alphas if runs.empty or a not in set(runs.alpha)]
     which = ", ".join(f"{a:g}" for a in alphas)
-    text = (
-        "; ".join(parts)
-        if parts
-        else f"no paper-recipe run at alpha = {which} is complete yet (it is planned: python -m selectivity_lib sweep "
-        f"--profile paper --alphas {' '.join(f'{a:g}' for a in alphas)} --seeds 0 --out runs/paper)"
-    )
-    if pending and parts:
-        text += f" (still to train: alpha = {', '.join(f'{a:g}' for a in pending)})"
+    trained = {a: _epochs_so_far(paper, a) for a in pending}
+    if not parts:
+        so_far = "".join(f"alpha = {a:g}: {t}; " for a, t in trained.items() if t)
+        return (
+            f"no paper-recipe run at alpha = {which} is complete yet ({so_far}it is planned: python -m "
+            f"selectivity_lib sweep --profile paper --alphas {' '.join(f'{a:g}' for a in alphas)} --seeds 0 --out "
+            "runs/paper)"
+        )
+    text = "; ".join(parts)
+    if pending:
+        text += "; still to train: alpha = " + ", ".join(f"{a:g} ({t})" if t else f"{a:g}" for a, t in trained.items())
     return text
+
+
+def _epochs_so_far(paper: Path, alpha: float) -> str:
+    """How far the seed-0 paper-recipe run at `alpha` under `paper` has trained ('61 of its 200 epochs trained
+    so far'), or '' where it has no finished epoch."""
+    from .config import make_config
+    from .grid import epochs_done, run_dir
+
+    config = make_config("paper", alpha=alpha, seed=0)
+    done = epochs_done(run_dir(paper, config))
+    return f"{done} of its {config.epochs} epochs trained so far" if done else ""
 
 
 def _listed(values) -> str:

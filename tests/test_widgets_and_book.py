@@ -662,12 +662,19 @@ def test_paper_recipe_costs_name_only_the_alphas_a_claim_is_about(tiny_sweep, tm
     )
     assert f"reaches {acc1:.1f}% against {acc0:.1f}% at alpha = 0, {abs(acc0 - acc1):.1f} points" in text
     assert "alpha = 0 cuts" not in text and "alpha = 0 raises" not in text  # runs at other alphas are left out
-    assert text.endswith("(still to train: alpha = 2)")
+    assert text.endswith("; still to train: alpha = 2")
     assert book.paper_recipe_costs(alphas=(2,), paper=tiny_sweep, reference=reference).startswith(
         "no paper-recipe run at alpha = 2 is complete yet (it is planned: python -m selectivity_lib sweep --profile "
         "paper --alphas 2 --seeds 0"
     )
     assert "reference run is not complete" in book.paper_recipe_costs(paper=tiny_sweep, reference=tmp_path)
+
+    # a run still training says how far it has got, from its history
+    partial = tmp_path / "paper" / "resnet20" / "alpha=2" / "seed=0"
+    partial.mkdir(parents=True)
+    (partial / "history.csv").write_text("epoch,val_acc\n0,0.3\n1,0.4\n2,0.5\n")
+    text = book.paper_recipe_costs(alphas=(-10, 2), paper=tmp_path / "paper", reference=reference)
+    assert text.startswith("no paper-recipe run at alpha = -10, 2 is complete yet (alpha = 2: 3 of its 200 epochs ")
 
 
 def test_a_chapter_glues_its_claims_verdicts_from_the_scorecards_rules():
