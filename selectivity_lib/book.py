@@ -52,6 +52,7 @@ from .prose import (  # noqa: F401 (the chapters' names)
     numerics,
     paired_runs,
     paper_recipe_costs,
+    paper_recipe_runs,
     precision_course,
     ranksum_reach,
     real_unit,

@@ -40,7 +40,7 @@ from .cca_stats import (  # noqa: F401 (cca_ratio_table, ratio_above_one: kept i
     replicate_pairs,
 )
 from .grid import arch_label
-from .results import Results, describe, network, one_recipe, typical_minutes
+from .results import Results, describe, network, one_recipe, seeds_per_alpha, typical_minutes
 from .stats import INTERVAL, MIN_INTERVAL_N, ranksum_by_magnitude, stars, summarize, ttest_vs_baseline
 
 DPI = 160
@@ -438,6 +438,48 @@ def by_slope(runs: pd.DataFrame, value: str = "test_acc", title: str = "") -> pl
     ax.legend(frameon=False, fontsize=SMALL)
     ax.set_title(title, fontsize=10)
     _footnote(fig, runs)
+    sns.despine(fig)
+    return fig
+
+
+def two_recipes(short: pd.DataFrame, long: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Test accuracy against alpha of one network under two training recipes on one alpha axis: `short`, the
+    book's evidence (mean per alpha with t intervals over seeds, every run a dot, a solid line), and `long`, the
+    paper's 200-epoch recipe (its runs as diamonds, labelled with their accuracy, dashed lines between neighbouring
+    alphas), so
+    that each recipe's cost at an alpha reads against its own alpha = 0."""
+    if short.empty or long.empty or 0.0 not in set(long.alpha) or long.alpha.nunique() < 2:
+        what = title or "test accuracy under the two recipes"
+        return _empty(what, f"a 200-epoch run at alpha = 0 and at one more alpha ({_have(long)})")
+    fig, ax = _figure((6.4, 4.2))
+    order = _alpha_axis(ax, set(short.alpha) | set(long.alpha))
+
+    def label(runs: pd.DataFrame, name: str) -> str:
+        epochs = int(runs.epochs.max())
+        return f"{name}, {epochs} epoch{'s' if epochs != 1 else ''} ({seeds_per_alpha(runs)})"
+
+    _series(
+        ax, short, "alpha", "test_acc", order, "0.3", scale=100, label=label(short, f"{short.profile.iloc[0]} profile")
+    )
+    means = long.groupby("alpha").test_acc.mean()
+    positions = [order.index(a) for a in means.index]
+    ax.plot(positions, 100 * means.to_numpy(), color="tab:orange", marker="D", mec="white", ms=7, ls="none",
+            zorder=4, label=label(long, "the paper's recipe"))  # fmt: skip
+    at = dict(zip(positions, 100 * means.to_numpy(), strict=True))
+    for run in _segments(sorted(positions)):  # a line only between neighbouring alphas, as for the short recipe
+        ax.plot(run, [at[i] for i in run], color="tab:orange", ls="--", lw=1.3, zorder=4)
+    for i, a in zip(positions, means.index, strict=True):
+        ax.annotate(f"{100 * means[a]:.1f}", (i, 100 * means[a]), xytext=(6, 4), textcoords="offset points",
+                    fontsize=SMALL, color="tab:orange")  # fmt: skip
+    ax.set_ylabel(LABELS["test_acc"])
+    ax.legend(fontsize=SMALL, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    ax.set_title(title, fontsize=10, pad=40 if title else 6)
+    _provenance(
+        fig,
+        f"Grey: {describe(short)}. Orange: {describe(long)}. Error bars: {INTERVAL} over seeds (drawn from "
+        f"{MIN_INTERVAL_N} seeds); dots: single runs; lines join neighbouring alphas only. Each recipe's cost at an "
+        "alpha is its drop from its own alpha = 0.",
+    )
     sns.despine(fig)
     return fig
 

@@ -214,15 +214,30 @@ PAPER_RECIPE_ALPHAS = (-30.0, -10.0, 2.0)
 settle on their own."""
 
 
+def _paper_recipe(paper: Path | None = None, reference: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The complete paper-recipe ResNet20 runs under `paper` (default runs/paper) and the 200-epoch alpha = 0
+    reference run at `reference` (default runs/recipe/paper-e200), each a runs table (empty where missing)."""
+    paper = paper or runs_root() / "paper"
+    reference = reference or runs_root() / "recipe" / "paper-e200"
+    runs = network(load_results(paper).runs) if paper.is_dir() else pd.DataFrame()
+    ref = load_results(reference).runs if (reference / "metrics.json").is_file() else pd.DataFrame()
+    return runs, ref
+
+
+def paper_recipe_runs(paper: Path | None = None, reference: Path | None = None) -> pd.DataFrame:
+    """The paper-recipe ResNet20 runs with the 200-epoch reference run as their alpha = 0, in one runs table (a
+    run under `paper` at alpha = 0 would stand beside it as a second seed; empty if neither exists)."""
+    tables = [t for t in _paper_recipe(paper, reference) if not t.empty]
+    return pd.concat(tables[::-1], ignore_index=True) if tables else pd.DataFrame()
+
+
 def paper_recipe_costs(alphas=PAPER_RECIPE_ALPHAS, paper: Path | None = None, reference: Path | None = None) -> str:
     """The paper-recipe (200-epoch) ResNet20 runs at `alphas` against the 200-epoch alpha = 0 reference run, in
     numbers: each one's change of mean SI and its accuracy cost (single runs, so no test), and which of
     `alphas` are not complete yet."""
     paper = paper or runs_root() / "paper"
-    reference = reference or runs_root() / "recipe" / "paper-e200"
-    runs = network(load_results(paper).runs) if paper.is_dir() else pd.DataFrame()
+    runs, ref = _paper_recipe(paper, reference)
     runs = runs[runs.alpha.isin(alphas)] if not runs.empty else runs
-    ref = load_results(reference).runs if (reference / "metrics.json").is_file() else pd.DataFrame()
     if ref.empty:
         return "the 200-epoch alpha = 0 reference run is not complete, so no paper-recipe cost can be computed"
     acc0, si0 = 100 * ref.test_acc.iloc[0], ref.si_unit_mean.iloc[0]

@@ -296,3 +296,30 @@ def test_few_seeds_are_drawn_as_runs_not_violins():
     many = pd.concat([many.assign(seed=many.seed + 3 * k) for k in range(2)])  # 6 seeds each
     fig = plots.violins(plots._select(many, "resnet20", sign="neg"), "test_acc")
     assert "kernel density" in _text(fig)
+
+
+def test_two_recipes_set_the_long_runs_beside_the_short_ones_each_against_its_own_alpha_zero():
+    results, _ = synthetic_results()
+    short = plots._select(results.runs, "resnet20", sign="neg").assign(epochs=20)
+    long = short[short.seed == 0].assign(profile="paper", epochs=200, test_acc=lambda t: t.test_acc + 0.05)
+    long = long[long.alpha.isin([0.0, -1.0, short.alpha.min()])]
+    fig = plots.two_recipes(short, long)
+    ax = fig.axes[0]
+    orange = [line for line in ax.lines if line.get_color() == "tab:orange"]
+    diamonds = next(line for line in orange if line.get_marker() == "D")
+    order = sorted(short.alpha.unique())
+    assert list(diamonds.get_xdata()) == [order.index(a) for a in sorted(long.alpha)]
+    assert np.allclose(diamonds.get_ydata(), 100 * long.sort_values("alpha").test_acc)
+    # a dashed line only between alphas that sit next to each other on the axis, never across a missing one
+    assert all(np.ptp(line.get_xdata()) <= 1 for line in orange if line.get_linestyle() == "--")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == [
+        "smoke profile, 20 epochs (3 seeds per alpha)",
+        "the paper's recipe, 200 epochs (1 seed per alpha)",
+    ]
+    assert {f"{100 * v:.1f}" for v in long.test_acc} <= {t.get_text() for t in ax.texts}  # each run's accuracy
+    assert "Grey: profile smoke" in _text(fig) and "Orange: profile paper" in _text(fig)
+    assert_legible(fig, "two_recipes")
+    matplotlib.pyplot.close(fig)
+    note = plots.two_recipes(short, long[long.alpha == 0])  # the reference alone: nothing to compare yet
+    assert isinstance(note, plots.NoData) and "so far alpha 0" in note.message

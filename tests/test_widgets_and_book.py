@@ -668,6 +668,8 @@ def test_paper_recipe_costs_name_only_the_alphas_a_claim_is_about(tiny_sweep, tm
         "paper --alphas 2 --seeds 0"
     )
     assert "reference run is not complete" in book.paper_recipe_costs(paper=tiny_sweep, reference=tmp_path)
+    both = book.paper_recipe_runs(paper=tiny_sweep, reference=reference)  # for the figure: reference first, then all
+    assert len(both) == len(runs) + 1 and both.test_acc.iloc[0] == runs.test_acc[(0.0, 0)]
 
     # a run still training says how far it has got, from its history
     partial = tmp_path / "paper" / "resnet20" / "alpha=2" / "seed=0"
