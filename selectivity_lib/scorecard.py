@@ -501,6 +501,16 @@ def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
     return _card(CLAIMS, lambda c: c.check(runs, cca if cca is not None else pd.DataFrame()))
 
 
+def at_paper_recipe(key: str, runs: pd.DataFrame) -> tuple[str, str]:
+    """(verdict, evidence) of claim `key`'s rule, unchanged, on the paper-recipe runs (`prose.paper_recipe_runs`:
+    200-epoch single runs, the reference run as their alpha = 0): a reading of a claim about the extremes at the
+    paper's training length, shown beside the claim's verdict, not in place of it."""
+    claim = next((c for c in CLAIMS if c.key == key), None)
+    if claim is None:
+        raise KeyError(f"no claim {key!r}: the claims are {', '.join(c.key for c in CLAIMS)}")
+    return claim.check(runs, pd.DataFrame()) if not runs.empty else (NOT_RUN, "no paper-recipe run is complete")
+
+
 # The follow-up's claims (Leavitt & Morcos, arXiv 2010.07693), on the robustness tables' per-run summary
 # (`robustness.run_summary`): one row per analysed ResNet20 run.
 MIN_RUNS, MIN_ALPHAS = 4, 3  # a trend needs at least this many runs over this many alphas

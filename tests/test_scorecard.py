@@ -13,6 +13,7 @@ from selectivity_lib.scorecard import (
     NOT_RUN,
     NOT_TESTABLE,
     PARTLY,
+    at_paper_recipe,
     average_case_without_collapsed,
     followup_scorecard,
     leaky_losses,
@@ -123,6 +124,24 @@ def test_near_zero_is_judged_at_a_twentyfold_cut_and_fails_on_a_large_cost():
     short = runs_table(si={0: 0.2, -10: 0.016}, acc={0: 0.83, -10: 0.785})
     card = scorecard(short, pd.DataFrame()).set_index("key").loc["near-zero"]
     assert card.verdict == NOT_RUN and "the largest cut is 12.5x, at alpha = -10" in card.evidence
+
+
+def test_paper_recipe_runs_are_read_by_the_claims_own_rule():
+    """Single 200-epoch runs with the reference as alpha = 0: the near-zero rule reads them as it reads a grid."""
+    long = runs_table(si={0: 0.21, -30: 0.004, -10: 0.01}, acc={0: 0.868, -30: 0.804, -10: 0.85}, seeds=1, noise=0)
+    verdict, evidence = at_paper_recipe("near-zero", long)
+    assert verdict == AGREES  # -10 cuts 21-fold, the mildest that does, at 1.8 points
+    assert evidence.startswith("the mildest alpha with a 20-fold cut is -10 (") and "1 seed per alpha" in evidence
+    assert (verdict, evidence) == tuple(verdicts_and_evidence(long).loc["near-zero"])
+    assert at_paper_recipe("near-zero", long[long.alpha != -10])[0] == DISAGREES  # -30 alone: 6.4 points
+    assert at_paper_recipe("collapse", long) == (NOT_RUN, "needs runs at alpha = 2 and 5")
+    assert at_paper_recipe("near-zero", long.iloc[:0])[0] == NOT_RUN
+    with pytest.raises(KeyError, match="no claim 'nearzero'"):
+        at_paper_recipe("nearzero", long)
+
+
+def verdicts_and_evidence(runs):
+    return scorecard(runs, pd.DataFrame()).set_index("key")[["verdict", "evidence"]]
 
 
 def test_asymmetry_needs_a_difference_beyond_seed_noise():
