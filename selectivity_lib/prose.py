@@ -225,8 +225,8 @@ def _paper_recipe(paper: Path | None = None, reference: Path | None = None) -> t
 
 
 def paper_recipe_runs(paper: Path | None = None, reference: Path | None = None) -> pd.DataFrame:
-    """The paper-recipe ResNet20 runs with the 200-epoch reference run as their alpha = 0, in one runs table (a
-    run under `paper` at alpha = 0 would stand beside it as a second seed; empty if neither exists)."""
+    """The paper-recipe ResNet20 runs with the 200-epoch reference run as their alpha = 0, in one runs table, the
+    reference first (a run under `paper` at alpha = 0 would count as one more run there; empty if neither exists)."""
     tables = [t for t in _paper_recipe(paper, reference) if not t.empty]
     return pd.concat(tables[::-1], ignore_index=True) if tables else pd.DataFrame()
 
