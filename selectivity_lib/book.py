@@ -56,6 +56,7 @@ from .prose import (  # noqa: F401 (the chapters' names)
     precision_course,
     ranksum_reach,
     real_unit,
+    schedule_share,
     seed_noise,
 )
 from .results import network  # noqa: F401 (chapters pick one network's runs with it)

@@ -265,6 +265,32 @@ def paper_recipe_costs(alphas=PAPER_RECIPE_ALPHAS, paper: Path | None = None, re
     return text
 
 
+def schedule_share(short: pd.DataFrame, long: pd.DataFrame, alphas) -> str:
+    """How much of the short recipe's accuracy cost at each of `alphas` the paper's 200-epoch recipe removes:
+    each recipe's cost against its own alpha = 0 (`short`: seed means of one network's runs; `long`:
+    `paper_recipe_runs`, single runs), the difference, and its share of the short cost. Alphas missing from
+    either recipe are left out; '' where none is in both."""
+    parts = []
+    for a in alphas:
+        have = [t[t.alpha.isin([0.0, a])] for t in (short, long)] if not (short.empty or long.empty) else []
+        if not have or any(set(t.alpha) != {0.0, a} for t in have):
+            continue
+        (cost_short, n), (cost_long, _) = (
+            (100 * (t[t.alpha == 0].test_acc.mean() - t[t.alpha == a].test_acc.mean()), t[t.alpha == a].seed.nunique())
+            for t in have
+        )
+        gone = cost_short - cost_long
+        share = f" ({100 * gone / cost_short:.0f}% of it)" if cost_short > 0 and gone > 0 else ""
+        parts.append(
+            f"at alpha = {a:g} the {short.profile.iloc[0]} runs lose {cost_short:.1f} points against their alpha = 0 "
+            f"(mean of {n} seeds) and the 200-epoch run {cost_long:.1f} against its own, so the longer schedule "
+            f"{'removes' if gone >= 0 else 'adds'} {abs(gone):.1f} points{share}"
+        )
+    if not parts:
+        return ""
+    return "; ".join(parts) + " (each 200-epoch cost is one run's, with no interval)"
+
+
 def _epochs_so_far(paper: Path, alpha: float) -> str:
     """How far the seed-0 paper-recipe run at `alpha` under `paper` has trained ('61 of its 200 epochs trained
     so far'), or '' where it has no finished epoch."""

@@ -717,3 +717,28 @@ def test_the_scorecard_page_scores_each_claim_on_its_chapters_sweep(tiny_sweep, 
     verdicts = {"agrees", "partly", "disagrees", "not run yet", "not testable at these seeds"}
     assert set(card.verdict) <= verdicts and card.evidence.str.len().gt(0).all()
     assert card.loc["leaky", "verdict"] == "not run yet"  # no leaky-ReLU runs in that sweep
+
+
+def test_schedule_share_sets_each_recipes_cost_against_its_own_alpha_zero():
+    def runs(profile, accs):
+        return pd.DataFrame(
+            [
+                dict(profile=profile, alpha=a, seed=s, test_acc=v)
+                for a, values in accs.items()
+                for s, v in enumerate(values)
+            ]
+        )
+
+    short = runs("full", {0.0: [0.83, 0.83], -10.0: [0.785, 0.785], -30.0: [0.67, 0.67], -3.0: [0.81]})
+    long = runs("paper", {0.0: [0.868], -10.0: [0.854], -30.0: [0.804]})
+    text = book.schedule_share(short, long, (-30, -10, -3, 2))
+    assert text.startswith(
+        "at alpha = -30 the full runs lose 16.0 points against their alpha = 0 (mean of 2 seeds) and the 200-epoch "
+        "run 6.4 against its own, so the longer schedule removes 9.6 points (60% of it); at alpha = -10 the full runs "
+        "lose 4.5 points"
+    )
+    assert "alpha = -3 " not in text and "alpha = 2 " not in text  # in one recipe only: left out
+    assert text.endswith("(each 200-epoch cost is one run's, with no interval)")
+    worse = book.schedule_share(short, long.assign(test_acc=[0.868, 0.80, 0.70]), (-10,))
+    assert "the longer schedule adds 2.3 points" in worse and "% of it" not in worse
+    assert book.schedule_share(short, long.iloc[:0], (-10,)) == ""
