@@ -446,8 +446,7 @@ def two_recipes(short: pd.DataFrame, long: pd.DataFrame, title: str = "") -> plt
     """Test accuracy against alpha of one network under two training recipes on one alpha axis: `short`, the
     book's evidence (mean per alpha with t intervals over seeds, every run a dot, a solid line), and `long`, the
     paper's 200-epoch recipe (its runs as diamonds, labelled with their accuracy, dashed lines between neighbouring
-    alphas), so
-    that each recipe's cost at an alpha reads against its own alpha = 0."""
+    alphas), so that each recipe's cost at an alpha reads against its own alpha = 0."""
     if short.empty or long.empty or 0.0 not in set(long.alpha) or long.alpha.nunique() < 2:
         what = title or "test accuracy under the two recipes"
         return _empty(what, f"a 200-epoch run at alpha = 0 and at one more alpha ({_have(long)})")

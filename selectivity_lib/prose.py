@@ -270,15 +270,18 @@ def schedule_share(short: pd.DataFrame, long: pd.DataFrame, alphas) -> str:
     each recipe's cost against its own alpha = 0 (`short`: seed means of one network's runs; `long`:
     `paper_recipe_runs`, single runs), the difference, and its share of the short cost. Alphas missing from
     either recipe are left out; '' where none is in both."""
+    if short.empty or long.empty:
+        return ""
+
+    def cost(runs: pd.DataFrame, a: float) -> float:  # points of test accuracy lost at `a` against alpha = 0
+        return 100 * (runs[runs.alpha == 0].test_acc.mean() - runs[runs.alpha == a].test_acc.mean())
+
     parts = []
     for a in alphas:
-        have = [t[t.alpha.isin([0.0, a])] for t in (short, long)] if not (short.empty or long.empty) else []
-        if not have or any(set(t.alpha) != {0.0, a} for t in have):
+        if not all({0.0, a} <= set(runs.alpha) for runs in (short, long)):
             continue
-        (cost_short, n), (cost_long, _) = (
-            (100 * (t[t.alpha == 0].test_acc.mean() - t[t.alpha == a].test_acc.mean()), t[t.alpha == a].seed.nunique())
-            for t in have
-        )
+        cost_short, cost_long = cost(short, a), cost(long, a)
+        n = short[short.alpha == a].seed.nunique()
         gone = cost_short - cost_long
         share = f" ({100 * gone / cost_short:.0f}% of it)" if cost_short > 0 and gone > 0 else ""
         parts.append(
