@@ -51,6 +51,7 @@ from .prose import (  # noqa: F401 (the chapters' names)
     mean_ci,
     numerics,
     paired_runs,
+    paper_alpha_zero,
     paper_recipe_costs,
     paper_recipe_runs,
     precision_course,

@@ -225,31 +225,59 @@ def _paper_recipe(paper: Path | None = None, reference: Path | None = None) -> t
 
 
 def paper_recipe_runs(paper: Path | None = None, reference: Path | None = None) -> pd.DataFrame:
-    """The paper-recipe ResNet20 runs with the 200-epoch reference run as their alpha = 0, in one runs table, the
-    reference first (a run under `paper` at alpha = 0 would count as one more run there; empty if neither exists)."""
+    """The paper-recipe ResNet20 runs with the 200-epoch reference run as one of their alpha = 0 runs, in one runs
+    table, the reference first (a run under `paper` at alpha = 0 is one more run there; empty if neither exists).
+    The table `paper_recipe_costs`, `paper_alpha_zero`, `schedule_share` and the scorecard's `at_paper_recipe`
+    read, so a chapter loads the folders once."""
     tables = [t for t in _paper_recipe(paper, reference) if not t.empty]
     return pd.concat(tables[::-1], ignore_index=True) if tables else pd.DataFrame()
 
 
-def paper_recipe_costs(alphas=PAPER_RECIPE_ALPHAS, paper: Path | None = None, reference: Path | None = None) -> str:
-    """The paper-recipe (200-epoch) ResNet20 runs at `alphas` against the 200-epoch alpha = 0 reference run, in
-    numbers: each one's change of mean SI and its accuracy cost (single runs, so no test), and which of
-    `alphas` are not complete yet."""
+def paper_alpha_zero(long: pd.DataFrame, spread: bool = True) -> str:
+    """What the paper-recipe costs are measured against: the 200-epoch alpha = 0 runs of `long`
+    (`paper_recipe_runs`), each by seed and folder, and, with `spread`, where there are several, how far apart
+    their test accuracies are (the only gauge these single runs have of how far one run's cost can move)."""
+    zero = long[long.alpha == 0] if not long.empty else long
+    if zero.empty:
+        return "no 200-epoch alpha = 0 run (none is complete yet)"
+    root = runs_root().resolve()
+
+    def where(path: str) -> str:  # the run's folder, relative to the runs root where it lies under it
+        p = Path(path).resolve()
+        return f"runs/{p.relative_to(root)}" if p.is_relative_to(root) else str(p)
+
+    which = _listed([f"seed {r.seed} in {where(r.path)}" for r in zero.itertuples()])
+    if len(zero) == 1 or not spread:
+        return f"the 200-epoch alpha = 0 run{'s' if len(zero) > 1 else ''} ({which})"
+    acc = 100 * zero.test_acc
+    return (
+        f"the {len(zero)} 200-epoch alpha = 0 runs ({which}), whose test accuracies "
+        f"({_listed([f'{a:.2f}%' for a in acc])}) lie {acc.max() - acc.min():.2f} points apart, the only measure "
+        "here of how far a single 200-epoch run's accuracy moves with its seed"
+    )
+
+
+def paper_recipe_costs(long: pd.DataFrame, alphas=PAPER_RECIPE_ALPHAS, paper: Path | None = None) -> str:
+    """The paper-recipe (200-epoch) ResNet20 runs of `long` (`paper_recipe_runs`) at `alphas`, in numbers, each
+    against the mean of `long`'s alpha = 0 runs: its change of mean SI and its accuracy cost (single runs, so no
+    test); and which of `alphas` are not complete yet, with how far each has trained under `paper` (default
+    runs/paper)."""
     paper = paper or runs_root() / "paper"
-    runs, ref = _paper_recipe(paper, reference)
-    runs = runs[runs.alpha.isin(alphas)] if not runs.empty else runs
-    if ref.empty:
-        return "the 200-epoch alpha = 0 reference run is not complete, so no paper-recipe cost can be computed"
-    acc0, si0 = 100 * ref.test_acc.iloc[0], ref.si_unit_mean.iloc[0]
+    zero = long[long.alpha == 0] if not long.empty else long
+    if zero.empty:
+        return "no 200-epoch alpha = 0 run is complete, so no paper-recipe cost can be computed"
+    runs = long[long.alpha.isin(alphas)]
+    acc0, si0 = 100 * zero.test_acc.mean(), zero.si_unit_mean.mean()
+    baseline = f"at alpha = 0{f' (mean of {len(zero)} runs)' if len(zero) > 1 else ''}"
     parts = [
         f"alpha = {r.alpha:g} {'cuts' if r.si_unit_mean < si0 else 'raises'} mean SI "
         f"{max(si0 / r.si_unit_mean, r.si_unit_mean / si0):.{0 if r.si_unit_mean < si0 else 1}f}-fold "
         f"({r.si_unit_mean:.4f} against {si0:.3f}) and "
-        f"reaches {100 * r.test_acc:.1f}% against {acc0:.1f}% at alpha = 0, {abs(acc0 - 100 * r.test_acc):.1f} points "
+        f"reaches {100 * r.test_acc:.1f}% against {acc0:.1f}% {baseline}, {abs(acc0 - 100 * r.test_acc):.1f} points "
         f"{'lower' if 100 * r.test_acc < acc0 else 'higher'} (seed {r.seed}, best epoch {r.best_epoch})"
-        for r in (runs.sort_values("alpha").itertuples() if not runs.empty else [])
+        for r in runs.sort_values("alpha", kind="stable").itertuples()
     ]
-    pending = [a for a in alphas if runs.empty or a not in set(runs.alpha)]
+    pending = [a for a in alphas if a not in set(runs.alpha)]
     which = ", ".join(f"{a:g}" for a in alphas)
     trained = {a: _epochs_so_far(paper, a) for a in pending}
     if not parts:

@@ -650,33 +650,54 @@ def test_training_length_note_reads_the_strongest_penalty_and_the_reference_run(
 
 def test_paper_recipe_costs_name_only_the_alphas_a_claim_is_about(tiny_sweep, tmp_path):
     """Each chapter shows the 200-epoch runs its claim is about (reducing: -30, -10; increasing: 2), each against
-    the reference run, and names the ones still to train."""
+    the mean of the alpha = 0 runs, and names the ones still to train."""
     from selectivity_lib.results import load_results
 
     runs = load_results(tiny_sweep).runs.set_index(["alpha", "seed"])
     reference = tiny_sweep / "resnet20" / "alpha=0" / "seed=0"
+    both = book.paper_recipe_runs(paper=tiny_sweep, reference=reference)  # reference first, then all
+    assert len(both) == len(runs) + 1 and both.test_acc.iloc[0] == runs.test_acc[(0.0, 0)]
+    one_zero = both.drop(index=both.index[both.alpha.eq(0.0)][1:])  # the reference alone at alpha = 0
     acc0, acc1 = 100 * runs.test_acc[(0.0, 0)], 100 * runs.test_acc[(-1.0, 0)]
-    text = book.paper_recipe_costs(alphas=(-1, 2), paper=tiny_sweep, reference=reference)
+    text = book.paper_recipe_costs(one_zero, alphas=(-1, 2), paper=tiny_sweep)
     assert text.startswith(
         f"alpha = -1 {'cuts' if runs.si_unit_mean[(-1.0, 0)] < runs.si_unit_mean[(0.0, 0)] else 'raises'}"
     )
     assert f"reaches {acc1:.1f}% against {acc0:.1f}% at alpha = 0, {abs(acc0 - acc1):.1f} points" in text
     assert "alpha = 0 cuts" not in text and "alpha = 0 raises" not in text  # runs at other alphas are left out
     assert text.endswith("; still to train: alpha = 2")
-    assert book.paper_recipe_costs(alphas=(2,), paper=tiny_sweep, reference=reference).startswith(
+    # several alpha = 0 runs: each cost is against their mean, and the sentence says so
+    mean0 = 100 * both[both.alpha == 0].test_acc.mean()
+    text = book.paper_recipe_costs(both, alphas=(-1,), paper=tiny_sweep)
+    assert f"reaches {acc1:.1f}% against {mean0:.1f}% at alpha = 0 (mean of 3 runs), " in text
+    assert book.paper_recipe_costs(one_zero, alphas=(2,), paper=tiny_sweep).startswith(
         "no paper-recipe run at alpha = 2 is complete yet (it is planned: python -m selectivity_lib sweep --profile "
         "paper --alphas 2 --seeds 0"
     )
-    assert "reference run is not complete" in book.paper_recipe_costs(paper=tiny_sweep, reference=tmp_path)
-    both = book.paper_recipe_runs(paper=tiny_sweep, reference=reference)  # for the figure: reference first, then all
-    assert len(both) == len(runs) + 1 and both.test_acc.iloc[0] == runs.test_acc[(0.0, 0)]
+    no_zero = both[both.alpha != 0]
+    assert book.paper_recipe_costs(no_zero, paper=tiny_sweep).startswith("no 200-epoch alpha = 0 run is complete")
+    assert book.paper_recipe_costs(both.iloc[:0], paper=tiny_sweep).startswith("no 200-epoch alpha = 0 run")
 
     # a run still training says how far it has got, from its history
     partial = tmp_path / "paper" / "resnet20" / "alpha=2" / "seed=0"
     partial.mkdir(parents=True)
     (partial / "history.csv").write_text("epoch,val_acc\n0,0.3\n1,0.4\n2,0.5\n")
-    text = book.paper_recipe_costs(alphas=(-10, 2), paper=tmp_path / "paper", reference=reference)
+    text = book.paper_recipe_costs(one_zero, alphas=(-10, 2), paper=tmp_path / "paper")
     assert text.startswith("no paper-recipe run at alpha = -10, 2 is complete yet (alpha = 2: 3 of its 200 epochs ")
+
+
+def test_paper_alpha_zero_names_each_baseline_run_and_how_far_apart_they_lie(tiny_sweep):
+    reference = tiny_sweep / "resnet20" / "alpha=0" / "seed=0"
+    both = book.paper_recipe_runs(paper=tiny_sweep, reference=reference)
+    one_zero = both.drop(index=both.index[both.alpha.eq(0.0)][1:])
+    assert book.paper_alpha_zero(one_zero) == f"the 200-epoch alpha = 0 run (seed 0 in {reference})"
+    acc = 100 * both[both.alpha == 0].test_acc
+    text = book.paper_alpha_zero(both)
+    assert text.startswith(f"the 3 200-epoch alpha = 0 runs (seed 0 in {reference}, seed 0 in {reference} and ")
+    assert f"lie {acc.max() - acc.min():.2f} points apart" in text and f"{acc.iloc[0]:.2f}%" in text
+    assert book.paper_alpha_zero(both, spread=False).startswith("the 200-epoch alpha = 0 runs (seed 0 in")
+    assert "apart" not in book.paper_alpha_zero(both, spread=False)
+    assert book.paper_alpha_zero(both[both.alpha != 0]).startswith("no 200-epoch alpha = 0 run")
 
 
 def test_a_chapter_glues_its_claims_verdicts_from_the_scorecards_rules():
