@@ -310,11 +310,13 @@ def schedule_share(short: pd.DataFrame, long: pd.DataFrame, alphas) -> str:
             continue
         cost_short, cost_long = cost(short, a), cost(long, a)
         n = short[short.alpha == a].seed.nunique()
+        n0 = (long.alpha == 0).sum()
         gone = cost_short - cost_long
         share = f" ({100 * gone / cost_short:.0f}% of it)" if cost_short > 0 and gone > 0 else ""
         parts.append(
             f"at alpha = {a:g} the {short.profile.iloc[0]} runs lose {cost_short:.1f} points against their alpha = 0 "
-            f"(mean of {n} seeds) and the 200-epoch run {cost_long:.1f} against its own, so the longer schedule "
+            f"(mean of {n} seeds) and the 200-epoch run {cost_long:.1f} against its own"
+            f"{f' (mean of {n0} runs)' if n0 > 1 else ''}, so the longer schedule "
             f"{'removes' if gone >= 0 else 'adds'} {abs(gone):.1f} points{share}"
         )
     if not parts:

@@ -763,3 +763,6 @@ def test_schedule_share_sets_each_recipes_cost_against_its_own_alpha_zero():
     worse = book.schedule_share(short, long.assign(test_acc=[0.868, 0.80, 0.70]), (-10,))
     assert "the longer schedule adds 2.3 points" in worse and "% of it" not in worse
     assert book.schedule_share(short, long.iloc[:0], (-10,)) == ""
+    two_zeros = pd.concat([long, runs("paper", {0.0: [0.872, 0.864]}).iloc[[1]]], ignore_index=True)
+    text = book.schedule_share(short, two_zeros, (-30,))  # their mean, 86.6%, is alpha = 0
+    assert "and the 200-epoch run 6.2 against its own (mean of 2 runs), so the longer schedule removes 9.8" in text
