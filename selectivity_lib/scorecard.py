@@ -503,8 +503,8 @@ def scorecard(runs: pd.DataFrame, cca: pd.DataFrame) -> pd.DataFrame:
 
 def at_paper_recipe(key: str, runs: pd.DataFrame) -> tuple[str, str]:
     """(verdict, evidence) of claim `key`'s rule, unchanged, on the paper-recipe runs (`prose.paper_recipe_runs`:
-    200-epoch single runs, the reference run as their alpha = 0): a reading of a claim about the extremes at the
-    paper's training length, shown beside the claim's verdict, not in place of it."""
+    200-epoch single runs, the reference run among their alpha = 0 runs): a reading of a claim about the extremes
+    at the paper's training length, shown beside the claim's verdict, not in place of it."""
     claim = next((c for c in CLAIMS if c.key == key), None)
     if claim is None:
         raise KeyError(f"no claim {key!r}: the claims are {', '.join(c.key for c in CLAIMS)}")
