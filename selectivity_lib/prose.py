@@ -233,6 +233,9 @@ def paper_recipe_runs(paper: Path | None = None, reference: Path | None = None) 
     return pd.concat(tables[::-1], ignore_index=True) if tables else pd.DataFrame()
 
 
+_SMALL_NUMBERS = "zero one two three four five six seven eight nine".split()  # in words before another number
+
+
 def paper_alpha_zero(long: pd.DataFrame, spread: bool = True) -> str:
     """What the paper-recipe costs are measured against: the 200-epoch alpha = 0 runs of `long`
     (`paper_recipe_runs`), each by seed and folder, and, with `spread`, where there are several, how far apart
@@ -251,7 +254,8 @@ def paper_alpha_zero(long: pd.DataFrame, spread: bool = True) -> str:
         return f"the 200-epoch alpha = 0 run{'s' if len(zero) > 1 else ''} ({which})"
     acc = 100 * zero.test_acc
     return (
-        f"the {len(zero)} 200-epoch alpha = 0 runs ({which}), whose test accuracies "
+        f"the {len(zero) if len(zero) > 9 else _SMALL_NUMBERS[len(zero)]} 200-epoch alpha = 0 runs ({which}), "
+        "whose test accuracies "
         f"({_listed([f'{a:.2f}%' for a in acc])}) lie {acc.max() - acc.min():.2f} points apart, the only measure "
         "here of how far a single 200-epoch run's accuracy moves with its seed"
     )

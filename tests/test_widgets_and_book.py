@@ -693,7 +693,7 @@ def test_paper_alpha_zero_names_each_baseline_run_and_how_far_apart_they_lie(tin
     assert book.paper_alpha_zero(one_zero) == f"the 200-epoch alpha = 0 run (seed 0 in {reference})"
     acc = 100 * both[both.alpha == 0].test_acc
     text = book.paper_alpha_zero(both)
-    assert text.startswith(f"the 3 200-epoch alpha = 0 runs (seed 0 in {reference}, seed 0 in {reference} and ")
+    assert text.startswith(f"the three 200-epoch alpha = 0 runs (seed 0 in {reference}, seed 0 in {reference} and ")
     assert f"lie {acc.max() - acc.min():.2f} points apart" in text and f"{acc.iloc[0]:.2f}%" in text
     assert book.paper_alpha_zero(both, spread=False).startswith("the 200-epoch alpha = 0 runs (seed 0 in")
     assert "apart" not in book.paper_alpha_zero(both, spread=False)
