@@ -54,6 +54,7 @@ from .prose import (  # noqa: F401 (the chapters' names)
     paper_alpha_zero,
     paper_recipe_costs,
     paper_recipe_runs,
+    precision_check,
     precision_course,
     ranksum_reach,
     real_unit,

@@ -56,6 +56,48 @@ def numerics(run) -> str:
     return f"{run['amp']}, {layout}, {label(run['compiled'], 'compiled', 'eager')}"
 
 
+FP32_CHECK = "parity-fp32-full"
+"""The runs folder (under the runs root) of `full`-profile ResNet20 runs repeated in fp32 under the regularizer."""
+
+
+def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None = None) -> str:
+    """Whether the fast path's arithmetic moves a result at `alpha`: the plain-ReLU ResNet20 fp32 run(s) of
+    `fp32` (default: those under FP32_CHECK) against the `fast` runs of that network at `alpha`, in test accuracy
+    and mean SI, each fp32 value placed against the fast runs' seed range (one fp32 run can flag a gross effect of
+    precision, not measure a small one). A run of `fp32` that did not train in fp32 throughout is left out, and
+    the sentence says so."""
+    if fp32 is None:
+        folder = runs_root() / FP32_CHECK
+        fp32 = load_results(folder).runs if folder.is_dir() else pd.DataFrame()
+    at = lambda runs: runs[runs.alpha == alpha] if not runs.empty else runs  # noqa: E731
+    exact, quick = at(network(fp32)), at(network(fast))
+    other = exact[exact.amp != "fp32"] if not exact.empty else exact
+    exact = exact.drop(other.index)
+    if exact.empty:
+        left = f" ({len(other)} run(s) there did not train in fp32 and are left out)" if len(other) else ""
+        return f"no fp32 run at alpha = {alpha:g} is complete yet{left}"
+    quick = quick[quick.profile.isin(set(exact.profile))] if not quick.empty else quick  # like against like
+    if quick.empty:
+        return f"no {_listed(sorted(set(exact.profile)))}-profile run at alpha = {alpha:g} to set the fp32 run against"
+    parts = []
+    for value, scale, digits, name in (("test_acc", 100, 1, "test accuracy (%)"), ("si_unit_mean", 1, 3, "mean SI")):
+        lo, hi = scale * quick[value].min(), scale * quick[value].max()
+        mine = [scale * v for v in exact[value]]
+        where = ["inside" if lo <= v <= hi else ("below" if v < lo else "above") for v in mine]
+        listed = _listed([f"{v:.{digits}f} ({w} their range)" for v, w in zip(mine, where, strict=True)])
+        parts.append(
+            f"{name} {listed} against {mean_ci(quick, value, scale=scale, digits=digits)}, from {lo:.{digits}f} "
+            f"to {hi:.{digits}f}"
+        )
+    seeds = _listed([str(s) for s in sorted(exact.seed)])
+    left = f" ({len(other)} run(s) of the fp32 folder that did not train in fp32 left out)" if len(other) else ""
+    return (
+        f"at alpha = {alpha:g}, the fp32 run{'s' if len(exact) > 1 else ''} (seed {seeds}; {numerics(exact.iloc[0])}) "
+        f"against the {len(quick)} {quick.profile.iloc[0]} runs on the fast path "
+        f"({_listed(sorted({numerics(r) for _, r in quick.iterrows()}))}): " + "; ".join(parts) + left
+    )
+
+
 def real_unit(units: pd.DataFrame, model: str = "resnet20", quantile: float = 0.9):
     """A fairly selective live unit of the last layer of an unregularized plain-ReLU `model` (alpha = 0): the
     unit whose SI is nearest the `quantile` of that layer's. Returns its row of the units table, or None."""

@@ -1,5 +1,6 @@
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -766,3 +767,55 @@ def test_schedule_share_sets_each_recipes_cost_against_its_own_alpha_zero():
     two_zeros = pd.concat([long, runs("paper", {0.0: [0.872, 0.864]}).iloc[[1]]], ignore_index=True)
     text = book.schedule_share(short, two_zeros, (-30,))  # their mean, 86.6%, is alpha = 0
     assert "and the 200-epoch run 6.2 against its own (mean of 2 runs), so the longer schedule removes 9.8" in text
+
+
+def test_precision_check_places_each_fp32_run_against_the_fast_runs_seed_range(tiny_sweep, tmp_path, monkeypatch):
+    from selectivity_lib import prose
+
+    def runs(amp, accs, sis, alpha=2.0):
+        return pd.DataFrame(
+            [
+                dict(
+                    model="resnet20",
+                    activation="relu",
+                    profile="full",
+                    alpha=alpha,
+                    seed=s,
+                    test_acc=a,
+                    si_unit_mean=si,
+                    amp=amp,
+                    channels_last=True,
+                    compiled=True,
+                )
+                for s, (a, si) in enumerate(zip(accs, sis, strict=True))
+            ]
+        )
+
+    fast = runs("bfloat16", [0.405, 0.477, 0.376], [0.60, 0.62, 0.58])
+    text = book.precision_check(fast, 2.0, runs("fp32", [0.41], [0.65]))
+    assert text.startswith(
+        "at alpha = 2, the fp32 run (seed 0; fp32, channels-last, compiled) against the 3 full runs on the fast path "
+        "(bfloat16, channels-last, compiled): test accuracy (%) 41.0 (inside their range) against "
+        f"{book.mean_ci(fast, 'test_acc', scale=100, digits=1)}, from 37.6 to 47.7; mean SI 0.650 (above their range)"
+    )
+    assert text.endswith("from 0.580 to 0.620")
+    assert "30.0 (below their range)" in book.precision_check(fast, 2.0, runs("fp32", [0.30], [0.6]))
+    assert book.precision_check(fast, 2.0, runs("fp32", [0.41], [0.6], alpha=1.0)) == (
+        "no fp32 run at alpha = 2 is complete yet"
+    )
+    assert book.precision_check(fast.iloc[:0], 2.0, runs("fp32", [0.41], [0.6])).startswith(
+        "no full-profile run at alpha = 2"
+    )
+    assert "no full-profile run" in book.precision_check(fast.assign(profile="cpu"), 2.0, runs("fp32", [0.4], [0.6]))
+    # by default, the real runs under runs/parity-fp32-full, of which only those that trained in fp32 count
+    monkeypatch.setenv("SELECTIVITY_RUNS", str(tmp_path))
+    assert book.precision_check(fast, 2.0) == "no fp32 run at alpha = 2 is complete yet"  # no such folder
+    shutil.copytree(tiny_sweep, tmp_path / prose.FP32_CHECK)
+    for seed, amp in ((0, "fp32"), (1, "bfloat16")):  # as recorded by the machine that trained each
+        record = tmp_path / prose.FP32_CHECK / "resnet20" / "alpha=-1" / f"seed={seed}" / "config.json"
+        config = json.loads(record.read_text())
+        config["environment"]["amp"] = amp
+        record.write_text(json.dumps(config))
+    text = book.precision_check(fast.assign(alpha=-1.0, profile="smoke"), -1.0)  # the tiny runs are smoke
+    assert text.startswith("at alpha = -1, the fp32 run (seed 0; fp32, ")
+    assert text.endswith(" (1 run(s) of the fp32 folder that did not train in fp32 left out)")
