@@ -317,13 +317,44 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     return 1 if failed or conflicts else 0
 
 
+# How a run's recorded arithmetic (config.json's "environment") is asked for again on the command line.
+_AMP_FLAG = {"fp32": "off", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def arithmetic_note(record: dict) -> str:
+    """A comment line for `command`: the arithmetic a run recorded (precision, layout, compilation) and the
+    `train` options that repeat it, which `command` leaves out because they are the machine's choice by default
+    (bf16 autocast only where the hardware has it); '' where the record does not say."""
+    envs = [record.get("environment", {}), *(r.get("environment", {}) for r in record.get("resumed", []))]
+    seen = {key: list(dict.fromkeys(env.get(key) for env in envs)) for key in ("amp", "channels_last", "compile")}
+    if any(None in values for values in seen.values()):
+        return ""
+    if any(len(values) > 1 for values in seen.values()):
+        what = ", ".join(f"{key} {' then '.join(map(str, values))}" for key, values in seen.items())
+        return f"# it resumed under other arithmetic ({what}), so no one set of options repeats it"
+    amp, layout, compiled = (values[0] for values in seen.values())
+    if amp not in _AMP_FLAG:
+        return f"# it computed in {amp}, which no --amp value asks for"
+    flags = [
+        f"--amp {_AMP_FLAG[amp]}",
+        *([] if layout else ["--no-channels-last"]),
+        f"--compile {'on' if compiled else 'off'}",
+    ]
+    label = f"{amp}, {'channels-last' if layout else 'NCHW'}, {'compiled' if compiled else 'eager'}"
+    return f"# it computed in {label}; to repeat that arithmetic too, add: {' '.join(flags)}"
+
+
 def cmd_command(a: argparse.Namespace) -> int:
     from .runfolder import read_record
 
     folder = Path(a.run)
     if not (folder / "config.json").is_file():
         raise ConfigError(f"{folder} is not a run folder (it has no config.json)")
-    print(f"{train_command(read_record(folder)['config'])} --data-dir <CIFAR-10 folder> --out <new folder>")
+    record = read_record(folder)
+    print(f"{train_command(record['config'])} --data-dir <CIFAR-10 folder> --out <new folder>")
+    note = arithmetic_note(record)
+    if note:
+        print(note)
     return 0
 
 

@@ -463,3 +463,34 @@ def test_command_on_an_edited_record_prints_a_command_or_one_line(one_run, tmp_p
         assert code == 0 and out.startswith("python -m selectivity_lib train --profile smoke") and not err
     else:
         assert code == 2 and message in err and "usage" not in err and "Traceback" not in err
+
+
+def test_command_names_the_arithmetic_a_run_computed_in_and_the_options_that_repeat_it(one_run, tmp_path, capsys):
+    """`command` leaves precision, layout and compilation to the machine (bf16 only where the hardware has it),
+    so a parity run's point, its arithmetic, comes as a second line with the options that ask for it again."""
+    from selectivity_lib.cli import arithmetic_note, build_parser
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir(one_run, tiny()), run)
+    record = json.loads((run / CONFIG).read_text())
+    record["environment"] |= dict(amp="fp32", channels_last=False, compile=False)
+    (run / CONFIG).write_text(json.dumps(record))
+    assert main(["command", str(run)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first.startswith("python -m selectivity_lib train --profile smoke")
+    assert second == (
+        "# it computed in fp32, NCHW, eager; to repeat that arithmetic too, add: --amp off --no-channels-last "
+        "--compile off"
+    )
+    options = build_parser().parse_args([*first.split()[3:-4], *second.split("add: ")[1].split()])
+    assert (options.amp, options.channels_last, options.compile) == ("off", False, "off")
+
+    environment = dict(amp="bfloat16", channels_last=True, compile=True)
+    assert arithmetic_note({"environment": environment}).endswith("add: --amp bf16 --compile on")
+    resumed = {"environment": environment, "resumed": [{"epoch": 3, "environment": environment | {"amp": "fp32"}}]}
+    assert arithmetic_note(resumed) == (
+        "# it resumed under other arithmetic (amp bfloat16 then fp32, channels_last True, compile True), so no one "
+        "set of options repeats it"
+    )
+    assert arithmetic_note({"environment": {"amp": "fp32"}}) == ""  # an older record that does not say
+    assert "which no --amp value asks for" in arithmetic_note({"environment": environment | {"amp": "float64"}})
