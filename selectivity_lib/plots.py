@@ -467,9 +467,10 @@ def two_recipes(short: pd.DataFrame, long: pd.DataFrame, title: str = "") -> plt
     at = dict(zip(positions, 100 * means.to_numpy(), strict=True))
     for run in _segments(sorted(positions)):  # a line only between neighbouring alphas, as for the short recipe
         ax.plot(run, [at[i] for i in run], color="tab:orange", ls="--", lw=1.3, zorder=4)
-    for i, a in zip(positions, means.index, strict=True):
+    for i, a in zip(positions, means.index, strict=True):  # on a white box: readable where it sits on a line
         ax.annotate(f"{100 * means[a]:.1f}", (i, 100 * means[a]), xytext=(6, 4), textcoords="offset points",
-                    fontsize=SMALL, color="tab:orange")  # fmt: skip
+                    fontsize=SMALL, color="tab:orange", zorder=5,
+                    bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))  # fmt: skip
     ax.set_ylabel(LABELS["test_acc"])
     ax.legend(fontsize=SMALL, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     ax.set_title(title, fontsize=10, pad=40 if title else 6)
