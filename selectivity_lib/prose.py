@@ -64,8 +64,9 @@ def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None 
     """Whether the fast path's arithmetic moves a result at `alpha`: the plain-ReLU ResNet20 fp32 run(s) of
     `fp32` (default: those under FP32_CHECK) against the `fast` runs of that network at `alpha`, in test accuracy
     and mean SI, each fp32 value placed against the fast runs' seed range (one fp32 run can flag a gross effect of
-    precision, not measure a small one). A run of `fp32` that did not train in fp32 throughout is left out, and
-    the sentence says so."""
+    precision, not measure a small one), with the chance that a run lands outside that range if precision changes
+    nothing (exact for exchangeable runs: 2/(n + 1)). A run of `fp32` that did not train in fp32 throughout is
+    left out, and the sentence says so."""
     if fp32 is None:
         folder = runs_root() / FP32_CHECK
         fp32 = load_results(folder).runs if folder.is_dir() else pd.DataFrame()
@@ -91,10 +92,16 @@ def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None 
         )
     seeds = _listed([str(s) for s in sorted(exact.seed)])
     left = f" ({len(other)} run(s) of the fp32 folder that did not train in fp32 left out)" if len(other) else ""
+    n = len(quick)  # one more run of the fast path's own arithmetic is equally likely at any rank among n + 1
+    chance = (
+        f". Were precision to change nothing, a run would still land outside {n} runs' range with probability "
+        f"2/{n + 1} ({2 / (n + 1):.2f}; below it with 1/{n + 1}), so one run outside the range is not by itself "
+        "evidence of a difference"
+    )
     return (
         f"at alpha = {alpha:g}, the fp32 run{'s' if len(exact) > 1 else ''} (seed {seeds}; {numerics(exact.iloc[0])}) "
-        f"against the {len(quick)} {quick.profile.iloc[0]} runs on the fast path "
-        f"({_listed(sorted({numerics(r) for _, r in quick.iterrows()}))}): " + "; ".join(parts) + left
+        f"against the {n} {quick.profile.iloc[0]} runs on the fast path "
+        f"({_listed(sorted({numerics(r) for _, r in quick.iterrows()}))}): " + "; ".join(parts) + left + chance
     )
 
 
