@@ -62,11 +62,14 @@ FP32_CHECK = "parity-fp32-full"
 
 def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None = None) -> str:
     """Whether the fast path's arithmetic moves a result at `alpha`: the plain-ReLU ResNet20 fp32 run(s) of
-    `fp32` (default: those under FP32_CHECK) against the `fast` runs of that network at `alpha`, in test accuracy
-    and mean SI, each fp32 value placed against the fast runs' seed range (one fp32 run can flag a gross effect of
-    precision, not measure a small one), with the chance that a run lands outside that range if precision changes
-    nothing (exact for exchangeable runs: 2/(n + 1)). A run of `fp32` that did not train in fp32 throughout is
-    left out, and the sentence says so."""
+    `fp32` (default: those under FP32_CHECK) against the `fast` runs of that network and profile at `alpha`, in
+    test accuracy and mean SI. Each fp32 value is placed against the fast runs' seed range; with two or more fp32
+    runs, an exact two-sided rank-sum test (`stats.ranksum`) with the smallest p its counts allow; with one, the
+    chance that a run lands outside n runs' range if precision changes nothing (2/(n + 1) for exchangeable runs),
+    since one run can flag a gross effect of precision but not test a small one. A run of `fp32` that did not
+    train in fp32 throughout is left out, and the sentence says so."""
+    from .stats import ranksum
+
     if fp32 is None:
         folder = runs_root() / FP32_CHECK
         fp32 = load_results(folder).runs if folder.is_dir() else pd.DataFrame()
@@ -80,26 +83,32 @@ def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None 
     quick = quick[quick.profile.isin(set(exact.profile))] if not quick.empty else quick  # like against like
     if quick.empty:
         return f"no {_listed(sorted(set(exact.profile)))}-profile run at alpha = {alpha:g} to set the fp32 run against"
+    k, n = len(exact), len(quick)
     parts = []
     for value, scale, digits, name in (("test_acc", 100, 1, "test accuracy (%)"), ("si_unit_mean", 1, 3, "mean SI")):
         lo, hi = scale * quick[value].min(), scale * quick[value].max()
         mine = [scale * v for v in exact[value]]
         where = ["inside" if lo <= v <= hi else ("below" if v < lo else "above") for v in mine]
         listed = _listed([f"{v:.{digits}f} ({w} their range)" for v, w in zip(mine, where, strict=True)])
+        test = ""
+        if k > 1:
+            _, p, method, floor = ranksum(exact[value], quick[value])
+            test = f" (two-sided {method} rank-sum p = {p:.2g}; the smallest {k} runs against {n} allow: {floor:.2g})"
         parts.append(
             f"{name} {listed} against {mean_ci(quick, value, scale=scale, digits=digits)}, from {lo:.{digits}f} "
-            f"to {hi:.{digits}f}"
+            f"to {hi:.{digits}f}{test}"
         )
     seeds = _listed([str(s) for s in sorted(exact.seed)])
     left = f" ({len(other)} run(s) of the fp32 folder that did not train in fp32 left out)" if len(other) else ""
-    n = len(quick)  # one more run of the fast path's own arithmetic is equally likely at any rank among n + 1
-    chance = (
+    chance = (  # one more run of the fast path's own arithmetic is equally likely at any rank among n + 1
         f". Were precision to change nothing, a run would still land outside {n} runs' range with probability "
         f"2/{n + 1} ({2 / (n + 1):.2f}; below it with 1/{n + 1}), so one run outside the range is not by itself "
         "evidence of a difference"
+        if k == 1
+        else ""
     )
     return (
-        f"at alpha = {alpha:g}, the fp32 run{'s' if len(exact) > 1 else ''} (seed {seeds}; {numerics(exact.iloc[0])}) "
+        f"at alpha = {alpha:g}, the fp32 run{'s' if k > 1 else ''} (seed {seeds}; {numerics(exact.iloc[0])}) "
         f"against the {n} {quick.profile.iloc[0]} runs on the fast path "
         f"({_listed(sorted({numerics(r) for _, r in quick.iterrows()}))}): " + "; ".join(parts) + left + chance
     )
