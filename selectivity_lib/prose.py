@@ -92,6 +92,7 @@ def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None 
         listed = _listed([f"{v:.{digits}f} ({w} their range)" for v, w in zip(mine, where, strict=True)])
         test = ""
         if k > 1:
+            listed += f", mean {sum(mine) / k:.{digits}f},"
             _, p, method, floor = ranksum(exact[value], quick[value])
             test = f" (two-sided {method} rank-sum p = {p:.2g}; the smallest {k} runs against {n} allow: {floor:.2g})"
         parts.append(

@@ -807,7 +807,9 @@ def test_precision_check_places_each_fp32_run_against_the_fast_runs_seed_range(t
     # several fp32 runs: an exact rank-sum test of each quantity, with the floor its counts allow
     three = book.precision_check(fast, 2.0, runs("fp32", [0.30, 0.31, 0.32], [0.66, 0.67, 0.68]))
     assert three.startswith("at alpha = 2, the fp32 runs (seed 0, 1 and 2; fp32, channels-last, compiled) against")
-    assert "30.0 (below their range), 31.0 (below their range) and 32.0 (below their range)" in three
+    assert (
+        "30.0 (below their range), 31.0 (below their range) and 32.0 (below their range), mean 31.0, against" in three
+    )
     floor = 2 / 20  # 3 runs against 3: C(6, 3) = 20 splits, the two extreme ones as far out as these counts allow
     assert f"from 37.6 to 47.7 (two-sided exact rank-sum p = {floor:.2g}; the smallest 3 runs against 3 allow" in three
     assert three.endswith(f"from 0.580 to 0.620 (two-sided exact rank-sum p = {floor:.2g}; the smallest 3 runs "
