@@ -106,8 +106,8 @@ def _provenance(fig, text: str) -> None:
 BARS = f"error bars: {INTERVAL} over seeds (drawn from {MIN_INTERVAL_N} seeds, cut at the possible range)"
 
 
-def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = BARS) -> None:
-    _provenance(fig, "; ".join(t for t in (describe(runs), extra, bars, "dots: single runs") if t))
+def _footnote(fig, runs: pd.DataFrame, extra: str = "", bars: str = BARS, dots: str = "dots: single runs") -> None:
+    _provenance(fig, "; ".join(t for t in (describe(runs), extra, bars, dots) if t))
 
 
 class NoData:
@@ -507,7 +507,7 @@ def learning_curves(history: pd.DataFrame, model: str = "resnet20", activation: 
         title="alpha", fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1)
     )  # off the lines
     runs = h.drop_duplicates(["alpha", "seed"])
-    _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="")
+    _footnote(fig, runs, f"{model} ({activation}); lines: mean over seeds", bars="", dots="")  # no dots drawn
     sns.despine(fig)
     return fig
 
@@ -607,7 +607,7 @@ def recipe_curves(history: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     seeds = sorted(runs.seed.unique())
     about = f"{', '.join(sorted(runs.model.unique()))}, seed{'s' if len(seeds) > 1 else ''} "
     about += ", ".join(map(str, seeds)) + (f", {images} training images" if images else "")
-    _footnote(fig, runs, about, bars="")
+    _footnote(fig, runs, about, bars="", dots="markers: epochs")
     sns.despine(fig)
     return fig
 

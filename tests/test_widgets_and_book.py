@@ -136,6 +136,8 @@ def test_learning_curves_draw_one_network():
     fig = plots.learning_curves(pd.DataFrame(rows))
     lines = fig.axes[1].get_lines()
     assert len(lines) == 2 and all(set(line.get_ydata()) == {0.5} for line in lines)  # ReLU ResNet20 only
+    footnote = " ".join(t.get_text() for t in fig.texts)
+    assert "lines: mean over seeds" in footnote and "dots" not in footnote  # it draws lines, no dots
     from test_results_and_plots import assert_legible
 
     assert_legible(fig, "learning curves")
