@@ -135,6 +135,11 @@ def test_paper_recipe_runs_are_read_by_the_claims_own_rule():
     assert (verdict, evidence) == tuple(verdicts_and_evidence(long).loc["near-zero"])
     assert at_paper_recipe("near-zero", long[long.alpha != -10])[0] == DISAGREES  # -30 alone: 6.4 points
     assert at_paper_recipe("collapse", long) == (NOT_RUN, "needs runs at alpha = 2 and 5")
+    at_two = pd.concat([long, runs_table(si={2: 0.43}, acc={2: 0.315}, seeds=1, noise=0)], ignore_index=True)
+    assert at_paper_recipe("collapse", at_two) == (  # the rule itself says it can read partly at best
+        DISAGREES,
+        "alpha 2: 31.5% (paper ~60%); no run at alpha = 5, so the rule can read partly at best",
+    )
     assert at_paper_recipe("near-zero", long.iloc[:0])[0] == NOT_RUN
     with pytest.raises(KeyError, match="no claim 'nearzero'"):
         at_paper_recipe("nearzero", long)
