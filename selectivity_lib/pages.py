@@ -328,17 +328,18 @@ SCORECARD_SOURCES = {
 CLAIM_SOURCE = {"leaky": "leaky", "vgg": "vgg", "cca": "cca"}
 
 
-def glue_scorecard() -> pd.DataFrame:
+def glue_scorecard(main: BookData | None = None) -> pd.DataFrame:
     """Score every claim of `scorecard.CLAIMS` on the sweep its chapter shows (SCORECARD_SOURCES), glue each
     row's verdict, evidence, runs, claim and rule (`sc_<key>_<field>`), the verdict counts (`sc_counts`) and
     the book's figures behind the claims; return the card (one row per claim, in CLAIMS' order), with the
-    profile and seed count each claim was scored on."""
+    profile and seed count each claim was scored on. `main`: the primary sweep (`load()`) where the caller has
+    it already, so it is not read twice."""
     from .results import seeds_per_alpha
     from .scorecard import CLAIMS, scorecard
 
     rows = []
     for name, arguments in SCORECARD_SOURCES.items():
-        data = load(**arguments)
+        data = main if name == "main" and main is not None else load(**arguments)
         card = scorecard(data.runs, data.cca)
         card = card[card.key.map(lambda k: CLAIM_SOURCE.get(k, "main")) == name]
         profile = f"{data.profile}, {seeds_per_alpha(data.read)}" if not data.read.empty else "none"

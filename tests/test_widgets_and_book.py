@@ -741,6 +741,13 @@ def test_the_scorecard_page_scores_each_claim_on_its_chapters_sweep(tiny_sweep, 
     verdicts = {"agrees", "partly", "disagrees", "not run yet", "not testable at these seeds"}
     assert set(card.verdict) <= verdicts and card.evidence.str.len().gt(0).all()
     assert card.loc["leaky", "verdict"] == "not run yet"  # no leaky-ReLU runs in that sweep
+    # the primary sweep a page has loaded already is scored as it is, not read again
+    from selectivity_lib import pages
+
+    main, reads, read = book.load(), [], pages.load
+    monkeypatch.setattr(pages, "load", lambda **arguments: reads.append(arguments) or read(**arguments))
+    pd.testing.assert_frame_equal(book.glue_scorecard(main), card)
+    assert reads and {} not in reads  # the other claims' sweeps are read; the primary one is not read again
 
 
 def test_schedule_share_sets_each_recipes_cost_against_its_own_alpha_zero():
