@@ -48,6 +48,7 @@ from .prose import (  # noqa: F401 (the chapters' names)
     against_zero,
     compare,
     leaky_comparison,
+    listed,
     mean_ci,
     numerics,
     paired_runs,

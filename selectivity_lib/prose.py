@@ -82,24 +82,24 @@ def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None 
         return f"no fp32 run at alpha = {alpha:g} is complete yet{left}"
     quick = quick[quick.profile.isin(set(exact.profile))] if not quick.empty else quick  # like against like
     if quick.empty:
-        return f"no {_listed(sorted(set(exact.profile)))}-profile run at alpha = {alpha:g} to set the fp32 run against"
+        return f"no {listed(sorted(set(exact.profile)))}-profile run at alpha = {alpha:g} to set the fp32 run against"
     k, n = len(exact), len(quick)
     parts = []
     for value, scale, digits, name in (("test_acc", 100, 1, "test accuracy (%)"), ("si_unit_mean", 1, 3, "mean SI")):
         lo, hi = scale * quick[value].min(), scale * quick[value].max()
         mine = [scale * v for v in exact[value]]
         where = ["inside" if lo <= v <= hi else ("below" if v < lo else "above") for v in mine]
-        listed = _listed([f"{v:.{digits}f} ({w} their range)" for v, w in zip(mine, where, strict=True)])
+        values = listed([f"{v:.{digits}f} ({w} their range)" for v, w in zip(mine, where, strict=True)])
         test = ""
         if k > 1:
-            listed += f", mean {sum(mine) / k:.{digits}f},"
+            values += f", mean {sum(mine) / k:.{digits}f},"
             _, p, method, floor = ranksum(exact[value], quick[value])
             test = f" (two-sided {method} rank-sum p = {p:.2g}; the smallest {k} runs against {n} allow: {floor:.2g})"
         parts.append(
-            f"{name} {listed} against {mean_ci(quick, value, scale=scale, digits=digits)}, from {lo:.{digits}f} "
+            f"{name} {values} against {mean_ci(quick, value, scale=scale, digits=digits)}, from {lo:.{digits}f} "
             f"to {hi:.{digits}f}{test}"
         )
-    seeds = _listed([str(s) for s in sorted(exact.seed)])
+    seeds = listed([str(s) for s in sorted(exact.seed)])
     left = f" ({len(other)} run(s) of the fp32 folder that did not train in fp32 left out)" if len(other) else ""
     chance = (  # one more run of the fast path's own arithmetic is equally likely at any rank among n + 1
         f". Were precision to change nothing, a run would still land outside {n} runs' range with probability "
@@ -111,7 +111,7 @@ def precision_check(fast: pd.DataFrame, alpha: float, fp32: pd.DataFrame | None 
     return (
         f"at alpha = {alpha:g}, the fp32 run{'s' if k > 1 else ''} (seed {seeds}; {numerics(exact.iloc[0])}) "
         f"against the {n} {quick.profile.iloc[0]} runs on the fast path "
-        f"({_listed(sorted({numerics(r) for _, r in quick.iterrows()}))}): " + "; ".join(parts) + left + chance
+        f"({listed(sorted({numerics(r) for _, r in quick.iterrows()}))}): " + "; ".join(parts) + left + chance
     )
 
 
@@ -308,14 +308,14 @@ def paper_alpha_zero(long: pd.DataFrame, spread: bool = True) -> str:
         p = Path(path).resolve()
         return f"runs/{p.relative_to(root)}" if p.is_relative_to(root) else str(p)
 
-    which = _listed([f"seed {r.seed} in {where(r.path)}" for r in zero.itertuples()])
+    which = listed([f"seed {r.seed} in {where(r.path)}" for r in zero.itertuples()])
     if len(zero) == 1 or not spread:
         return f"the 200-epoch alpha = 0 run{'s' if len(zero) > 1 else ''} ({which})"
     acc = 100 * zero.test_acc
     return (
         f"the {len(zero) if len(zero) > 9 else _SMALL_NUMBERS[len(zero)]} 200-epoch alpha = 0 runs ({which}), "
         "whose test accuracies "
-        f"({_listed([f'{a:.2f}%' for a in acc])}) lie {acc.max() - acc.min():.2f} points apart, the only measure "
+        f"({listed([f'{a:.2f}%' for a in acc])}) lie {acc.max() - acc.min():.2f} points apart, the only measure "
         "here of how far a single 200-epoch run's accuracy moves with its seed"
     )
 
@@ -398,7 +398,7 @@ def _epochs_so_far(paper: Path, alpha: float) -> str:
     return f"{done} of its {config.epochs} epochs trained so far" if done else ""
 
 
-def _listed(values) -> str:
+def listed(values) -> str:
     """'a, b and c' (one value: 'a')."""
     values = list(values)
     return ", ".join(values[:-1]) + (" and " if len(values) > 1 else "") + values[-1]
@@ -420,7 +420,7 @@ def leaky_comparison(runs: pd.DataFrame) -> str:
         )
 
     def alphas(rows):
-        return _listed(f"{a:g}" for a in rows.alpha)
+        return listed(f"{a:g}" for a in rows.alpha)
 
     leaky = network(runs, activation="leaky_relu")
     fewest = leaky[leaky.alpha.isin([0, *losses.alpha])].groupby("alpha").seed.nunique().min()
@@ -437,9 +437,9 @@ def leaky_comparison(runs: pd.DataFrame) -> str:
         "an interval needs, so this reading compares means alone."
     )
     return (
-        f"In this book's runs, leaky-ReLU ResNet20 lost {_listed(f'{x:.1f}' for x in losses.leaky_loss)} points "
+        f"In this book's runs, leaky-ReLU ResNet20 lost {listed(f'{x:.1f}' for x in losses.leaky_loss)} points "
         f"of test accuracy at alpha = {alphas(losses)}, each against its own alpha = 0, where ReLU lost "
-        f"{_listed(f'{x:.1f}' for x in losses.relu_loss)} ({leaky_seeds(runs)}; seed means). "
+        f"{listed(f'{x:.1f}' for x in losses.relu_loss)} ({leaky_seeds(runs)}; seed means). "
         f"Counting a loss under half of ReLU's as a rescue, as the scorecard does, that is {verdict}. The "
         "paper saw its largest slope improve accuracy at large alpha only slightly, with large alphas still "
         f"catastrophic.{caveat}"
